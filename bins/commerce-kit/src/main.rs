@@ -1,0 +1,2 @@
+//! placeholder, wired by its issue
+fn main() {}

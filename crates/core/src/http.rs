@@ -1,0 +1,110 @@
+//! HTTP helpers shared by the flows: JSON error bodies, retry classification
+//! and the outbound client builder.
+//!
+//! ```
+//! use commerce_kit_core::http::{error_response, is_retryable};
+//! use http::StatusCode;
+//!
+//! let resp = error_response(StatusCode::BAD_REQUEST, "unknown event 'x'");
+//! assert_eq!(resp.status(), 400);
+//! assert!(is_retryable(StatusCode::TOO_MANY_REQUESTS));
+//! assert!(is_retryable(StatusCode::BAD_GATEWAY));
+//! assert!(!is_retryable(StatusCode::HTTP_VERSION_NOT_SUPPORTED));
+//! assert!(!is_retryable(StatusCode::NOT_FOUND));
+//! ```
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// The `{"error":"…"}` body every JSON API of the kit answers failures with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ErrorBody {
+    /// Client-facing message; never contains secrets.
+    pub error: String,
+}
+
+impl ErrorBody {
+    /// Wraps a message.
+    pub fn new(error: impl Into<String>) -> Self {
+        Self { error: error.into() }
+    }
+}
+
+/// A response with `status` and body `{"error": message}`.
+pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(ErrorBody::new(message))).into_response()
+}
+
+/// The retry rule of Adobe I/O Events (and ours for upstream calls): 429 and
+/// every 5xx except 505 are worth retrying; every other status is final.
+pub fn is_retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || (status.is_server_error() && status != StatusCode::HTTP_VERSION_NOT_SUPPORTED)
+}
+
+/// Timeouts of an outbound HTTP client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientTimeouts {
+    /// TCP + TLS connection set-up limit.
+    pub connect: Duration,
+    /// Whole-request limit (connect, send, receive the full body).
+    pub request: Duration,
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(2),
+            request: Duration::from_secs(10),
+        }
+    }
+}
+
+/// An outbound client could not be built (TLS set-up failed).
+#[derive(Debug, thiserror::Error)]
+#[error("HTTP client could not be built: {0}")]
+pub struct ClientBuildError(String);
+
+/// A `reqwest` client with rustls, both timeouts set, and a `commerce-kit/<version>` user agent.
+pub fn client(timeouts: ClientTimeouts) -> Result<reqwest::Client, ClientBuildError> {
+    reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.request)
+        .user_agent(concat!("commerce-kit/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| ClientBuildError(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_rule_table() {
+        for code in [429u16, 500, 501, 502, 503, 504, 506, 507, 511, 599] {
+            assert!(is_retryable(StatusCode::from_u16(code).expect("code")), "{code}");
+        }
+        for code in [200u16, 204, 301, 400, 401, 403, 404, 409, 413, 422, 505] {
+            assert!(!is_retryable(StatusCode::from_u16(code).expect("code")), "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn error_response_has_json_body() {
+        let resp = error_response(StatusCode::UNAUTHORIZED, "bad signature");
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            resp.headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+        let body = axum::body::to_bytes(resp.into_body(), 1024).await.expect("body");
+        assert_eq!(&body[..], br#"{"error":"bad signature"}"#);
+    }
+}

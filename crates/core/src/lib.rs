@@ -1,0 +1,31 @@
+//! Shared building blocks of commerce-kit.
+//!
+//! Every flow (the check-stock webhook, the ingestion webhook and the events
+//! consumer) is built from the same small pieces, kept here so each crate only
+//! holds its own flow:
+//!
+//! - [`op`]: the operations Adobe Commerce accepts in a synchronous webhook response.
+//! - [`params`]: the starter kit's required-parameter check and its exact message.
+//! - [`body`]: size-limited body reading and JSON parsing with precise errors.
+//! - [`redact`]: rendering headers and JSON for logs without leaking secrets.
+//! - [`signature`]: RSA-SHA256 and HMAC-SHA256 verification, constant-time compares.
+//! - [`state`]: the [`StateStore`](state::StateStore) trait with in-memory and Redis stores.
+//! - [`http`]: JSON error bodies and the outbound HTTP client builder.
+//! - [`server`]: binding, request ids, health, JSON 404/405, graceful shutdown.
+//! - [`config`]: flags + environment + `.env`, secrets, one-line config errors, logging setup.
+#![deny(missing_docs)]
+
+pub mod body;
+pub mod config;
+pub mod http;
+pub mod op;
+pub mod params;
+pub mod redact;
+pub mod server;
+pub mod signature;
+pub mod state;
+
+/// Re-exported so integrators implement our traits with the same macro version.
+pub use async_trait::async_trait;
+/// Re-exported so integrators hold secrets the same way the crates do.
+pub use secrecy;

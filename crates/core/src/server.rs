@@ -1,0 +1,128 @@
+//! HTTP server scaffolding shared by every binary (and usable by integrators).
+//!
+//! - [`app`] wraps a flow's routes with `GET /health`, JSON 404/405, request ids,
+//!   a per-request tracing span and a panic guard.
+//! - [`bind`] and [`serve`] bind an address (port 0 allowed), log
+//!   `listening on http://IP:PORT`, and shut down gracefully: in-flight
+//!   requests finish, bounded by a grace period.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use commerce_kit_core::server;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let routes = Router::new().route("/hello", get(|| async { "hi" }));
+//! let listener = server::bind("127.0.0.1:0".parse().unwrap()).await?;
+//! server::serve(listener, server::app(routes), server::shutdown_signal(), std::time::Duration::from_secs(30)).await
+//! # }
+//! ```
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+mod fallback;
+mod request_id;
+
+pub use fallback::{health, method_not_allowed, not_found};
+pub use request_id::{REQUEST_ID_HEADER, RequestId, request_context};
+
+/// Adds `GET /health`, JSON 404/405 fallbacks, request ids, tracing spans and a
+/// panic guard (a panicking handler answers 500 JSON; the server keeps serving).
+pub fn app(routes: Router) -> Router {
+    routes
+        .route("/health", get(health))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            fallback::panic_response,
+        ))
+        .layer(axum::middleware::from_fn(request_context))
+}
+
+/// Binds a TCP listener; port 0 picks a free port (see [`TcpListener::local_addr`]).
+pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight
+/// requests finish for at most `grace`.
+///
+/// Logs `listening on http://IP:PORT` once the socket is ready.
+pub async fn serve<F>(listener: TcpListener, app: Router, shutdown: F, grace: Duration) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    use axum::serve::ListenerExt;
+
+    let addr = listener.local_addr()?;
+    tracing::info!("listening on http://{addr}");
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!(
+            "shutting down: finishing in-flight requests (grace {}s)",
+            grace.as_secs()
+        );
+        let _ = stopping_tx.send(());
+    };
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {err}");
+        }
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal).into_future();
+    tokio::pin!(server);
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = &mut server => {
+            tracing::info!("stopped");
+            result
+        }
+        () = deadline => {
+            tracing::warn!("grace period of {}s elapsed; closing remaining connections", grace.as_secs());
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {err}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(err) => {
+                tracing::error!("cannot listen for SIGTERM: {err}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("received SIGINT"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}

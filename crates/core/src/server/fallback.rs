@@ -1,0 +1,40 @@
+//! Health, JSON 404/405 and the panic response.
+
+use std::any::Any;
+
+use axum::Json;
+use axum::extract::OriginalUri;
+use axum::response::{IntoResponse, Response};
+use http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::http::error_response;
+
+/// `GET /health` → 200 `{"status":"ok"}`.
+pub async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Unknown route → 404 `{"error":"no route for GET /path"}`.
+pub async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> Response {
+    error_response(StatusCode::NOT_FOUND, format!("no route for {method} {}", uri.path()))
+}
+
+/// Known route, wrong method → 405 `{"error":"method GET not allowed on /path"}`.
+pub async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} not allowed on {}", uri.path()),
+    )
+}
+
+/// A handler panicked: log it (the panic text may be internal, so it is not sent) and answer 500.
+pub(crate) fn panic_response(payload: Box<dyn Any + Send + 'static>) -> http::Response<axum::body::Body> {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned());
+    tracing::error!(panic = %detail, "handler panicked; answered 500");
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
