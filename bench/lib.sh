@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Shared helpers for the benchmark scripts in bench/. Source it; do not run it.
+# Every server is started on 127.0.0.1:0 and its port read from its
+# "listening on http://IP:PORT" line.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$BENCH_DIR/.." && pwd)"
+OUT="${BENCH_OUT:-$BENCH_DIR/out}"
+mkdir -p "$OUT"
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+ensure_wrk() {
+  if ! command -v wrk >/dev/null 2>&1; then
+    echo "installing wrk (Debian package)..." >&2
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
+  fi
+}
+
+build_release() {
+  (cd "$ROOT" && cargo build --release --quiet "$@")
+}
+
+# start_server NAME LOGFILE CMD... : starts CMD in the background, waits for its
+# listening line, sets $PORT and $PID. Logs go to LOGFILE.
+start_server() {
+  local name="$1" log="$2"; shift 2
+  "$@" >"$log" 2>&1 &
+  PID=$!
+  PIDS+=("$PID")
+  for _ in $(seq 1 200); do
+    if grep -q "listening on http://" "$log" 2>/dev/null; then
+      PORT=$(grep -o "listening on http://[0-9.]*:[0-9]*" "$log" | head -1 | sed 's/.*://')
+      echo "$name: pid $PID, port $PORT" >&2
+      return 0
+    fi
+    if ! kill -0 "$PID" 2>/dev/null; then echo "$name exited early:" >&2; cat "$log" >&2; return 1; fi
+    sleep 0.05
+  done
+  echo "$name did not report a listening address" >&2; cat "$log" >&2; return 1
+}
+
+# peak_rss_mb PID : peak resident set size (VmHWM) in MiB.
+peak_rss_mb() {
+  awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"
+}
+
+# run_wrk LABEL URL LUA_SCRIPT [CONNECTIONS] [DURATION] : prints one result line
+# "LABEL req/s=… p50_ms=… p99_ms=…" and stores wrk's raw output in $OUT.
+run_wrk() {
+  local label="$1" url="$2" script="$3" conns="${4:-64}" dur="${5:-10s}"
+  local raw="$OUT/wrk-$label.txt"
+  wrk -t2 -c"$conns" -d"$dur" --latency -s "$script" "$url" >"$raw"
+  local rps p50 p99 errors
+  rps=$(awk '/Requests\/sec/ {print $2}' "$raw")
+  p50=$(awk '$1=="50%" {print $2}' "$raw")
+  p99=$(awk '$1=="99%" {print $2}' "$raw")
+  errors=$(grep -E "Non-2xx|Socket errors" "$raw" | tr '\n' ' ' || true)
+  printf '%-28s req/s=%-10s p50=%-9s p99=%-9s %s\n' "$label" "$rps" "$p50" "$p99" "$errors"
+  LAST_RPS="$rps"
+}
+
+# ratio A B : A/B with 2 decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
