@@ -1,0 +1,178 @@
+//! The server scaffolding over real HTTP on 127.0.0.1:0.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use commerce_kit_core::server;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+struct Running {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+async fn start(routes: Router, grace: Duration) -> Running {
+    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let task = tokio::spawn(server::serve(listener, server::app(routes), shutdown, grace));
+    Running {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route("/echo", post(|body: String| async move { body }))
+        .route("/forever", get(|| async {
+            std::future::pending::<()>().await;
+            "never"
+        }))
+        .route("/panic", get(|| async {
+            if true {
+                panic!("secret internal detail");
+            }
+            "unreachable"
+        }))
+}
+
+async fn json_of(resp: reqwest::Response) -> Value {
+    resp.json().await.expect("json body")
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let s = start(routes(), Duration::from_secs(5)).await;
+    let resp = reqwest::get(s.url("/health")).await.expect("request");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json_of(resp).await, json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn unknown_route_is_json_404_and_wrong_method_is_json_405() {
+    let s = start(routes(), Duration::from_secs(5)).await;
+    let client = reqwest::Client::new();
+
+    let resp = client.get(s.url("/nope?x=1")).send().await.expect("request");
+    assert_eq!(resp.status(), 404);
+    assert_eq!(json_of(resp).await, json!({"error": "no route for GET /nope"}));
+
+    let resp = client.get(s.url("/echo")).send().await.expect("request");
+    assert_eq!(resp.status(), 405);
+    assert_eq!(json_of(resp).await, json!({"error": "method GET not allowed on /echo"}));
+
+    let resp = client.delete(s.url("/health")).send().await.expect("request");
+    assert_eq!(resp.status(), 405);
+    assert_eq!(json_of(resp).await, json!({"error": "method DELETE not allowed on /health"}));
+}
+
+#[tokio::test]
+async fn request_id_is_echoed_generated_or_replaced() {
+    let s = start(routes(), Duration::from_secs(5)).await;
+    let client = reqwest::Client::new();
+
+    let resp = client
+        .post(s.url("/echo"))
+        .header("x-request-id", "abc-123")
+        .body("x")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.headers()["x-request-id"], "abc-123");
+
+    let first = client.get(s.url("/health")).send().await.expect("request");
+    let second = client.get(s.url("/health")).send().await.expect("request");
+    let a = first.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let b = second.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    assert!(!a.is_empty() && a != b, "generated ids differ: {a} {b}");
+
+    // A 404 carries an id too, and an id with spaces (log injection) is replaced.
+    let resp = client
+        .get(s.url("/missing"))
+        .header("x-request-id", "evil id\tinjected")
+        .send()
+        .await
+        .expect("request");
+    let id = resp.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    assert_ne!(id, "evil id\tinjected");
+    assert!(id.bytes().all(|b| b.is_ascii_graphic()), "{id}");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_without_details_and_the_server_keeps_serving() {
+    let s = start(routes(), Duration::from_secs(5)).await;
+    let resp = reqwest::get(s.url("/panic")).await.expect("request");
+    assert_eq!(resp.status(), 500);
+    let body = resp.text().await.expect("body");
+    assert_eq!(body, r#"{"error":"internal error"}"#);
+    for _ in 0..3 {
+        let resp = reqwest::get(s.url("/health")).await.expect("still serving");
+        assert_eq!(resp.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_in_flight_requests() {
+    let entered = std::sync::Arc::new(tokio::sync::Notify::new());
+    let signal = entered.clone();
+    let slow = Router::new().route(
+        "/slow",
+        get(move || {
+            let signal = signal.clone();
+            async move {
+                signal.notify_one();
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                "slow done"
+            }
+        }),
+    );
+    let mut s = start(slow, Duration::from_secs(5)).await;
+    let url = s.url("/slow");
+    let client = reqwest::Client::new();
+    let in_flight = tokio::spawn(async move { client.get(url).send().await });
+    // Shut down only once the handler is running.
+    entered.notified().await;
+    s.stop.take().expect("stop").send(()).expect("server alive");
+
+    let resp = in_flight.await.expect("join").expect("in-flight request completes");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.expect("body"), "slow done");
+    let result = tokio::time::timeout(Duration::from_secs(5), s.task).await.expect("server stops");
+    result.expect("join").expect("clean stop");
+
+    // New connections are refused once stopped.
+    assert!(reqwest::get(format!("http://{}/health", s.addr)).await.is_err());
+}
+
+#[tokio::test]
+async fn shutdown_grace_bounds_a_hanging_request() {
+    let mut s = start(routes(), Duration::from_millis(200)).await;
+    let url = s.url("/forever");
+    let client = reqwest::Client::new();
+    // Make sure the connection is up before the hanging request is sent.
+    assert_eq!(client.get(s.url("/health")).send().await.expect("warm up").status(), 200);
+    let _hanging = tokio::spawn(async move { client.get(url).send().await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    s.stop.take().expect("stop").send(()).expect("server alive");
+    let result = tokio::time::timeout(Duration::from_secs(5), s.task).await.expect("stops after the grace period");
+    result.expect("join").expect("clean stop");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(200), "waited the grace period: {took:?}");
+}
