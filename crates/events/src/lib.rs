@@ -3,3 +3,9 @@
 #![deny(missing_docs)]
 
 pub mod cloudevent;
+pub mod consumer;
+pub mod dedupe;
+pub mod handler;
+pub mod loop_guard;
+pub mod pipeline;
+pub mod routing;
