@@ -66,10 +66,10 @@ where
     B: http_body::Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if let Some(exact) = http_body::Body::size_hint(&body).exact() {
-        if exact > limit as u64 {
-            return Err(BodyError::TooLarge { limit });
-        }
+    if let Some(exact) = http_body::Body::size_hint(&body).exact()
+        && exact > limit as u64
+    {
+        return Err(BodyError::TooLarge { limit });
     }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),

@@ -1,0 +1,100 @@
+//! Every way a check-stock call can end other than `{"op":"success"}`, and the
+//! one place each maps to its HTTP answer.
+//!
+//! | variant | HTTP | body |
+//! |---|---|---|
+//! | [`Body`](CheckStockError::Body), [`Invalid`](CheckStockError::Invalid) | 200 | `{"op":"exception","message":<the precise problem>}` |
+//! | [`Unavailable`](CheckStockError::Unavailable) | 200 | `{"op":"exception","message":<the checker's message>}` |
+//! | [`Checker`](CheckStockError::Checker), [`Timeout`](CheckStockError::Timeout), [`Panicked`](CheckStockError::Panicked) | 200 | `{"op":"exception","message":<a generic message>}` (details only in the log) |
+//! | [`Signature`](CheckStockError::Signature) | 401 | `{"error":"missing …"}` / `{"error":"invalid …"}` |
+
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use commerce_kit_core::body::BodyError;
+use commerce_kit_core::http::error_response;
+use commerce_kit_core::op::Operation;
+use http::StatusCode;
+
+use crate::checker::CheckerError;
+use crate::signature::SignatureFailure;
+use crate::validate::ValidationError;
+
+/// Shopper-facing message when the checker failed.
+pub const CHECKER_FAILED_MESSAGE: &str = "Stock could not be checked right now. Please try again later.";
+/// Shopper-facing message when the checker missed its deadline.
+pub const CHECKER_TIMEOUT_MESSAGE: &str = "Stock check took too long. Please try again later.";
+/// Shopper-facing message when the checker panicked.
+pub const CHECKER_PANIC_MESSAGE: &str =
+    "Stock could not be checked because of an internal error. Please try again later.";
+
+/// Why a check-stock call did not answer `{"op":"success"}`.
+/// `Display` is the exact message the client receives.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckStockError {
+    /// The body could not be read or is not JSON (too large, empty, invalid).
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// The JSON does not match the check-stock contract.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The checker says some items are not available.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The checker failed; the detail is logged, not sent.
+    #[error("{CHECKER_FAILED_MESSAGE}")]
+    Checker(#[source] CheckerError),
+    /// The checker did not answer within the deadline.
+    #[error("{CHECKER_TIMEOUT_MESSAGE}")]
+    Timeout(Duration),
+    /// The checker panicked; the panic text is logged, not sent.
+    #[error("{CHECKER_PANIC_MESSAGE}")]
+    Panicked(String),
+    /// The Commerce signature is missing or wrong (only when a key is configured).
+    #[error(transparent)]
+    Signature(#[from] SignatureFailure),
+}
+
+impl CheckStockError {
+    /// The HTTP status: 401 for signature failures, 200 (with an exception op) otherwise.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            CheckStockError::Signature(_) => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::OK,
+        }
+    }
+
+    /// Short reason category for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CheckStockError::Body(BodyError::TooLarge { .. }) => "body_too_large",
+            CheckStockError::Body(BodyError::Empty) => "empty_body",
+            CheckStockError::Body(BodyError::InvalidJson { .. }) => "invalid_json",
+            CheckStockError::Body(BodyError::Read(_)) => "body_read_failed",
+            CheckStockError::Invalid(_) => "invalid_request",
+            CheckStockError::Unavailable(_) => "out_of_stock",
+            CheckStockError::Checker(_) => "checker_error",
+            CheckStockError::Timeout(_) => "checker_timeout",
+            CheckStockError::Panicked(_) => "checker_panic",
+            CheckStockError::Signature(SignatureFailure::Missing) => "signature_missing",
+            CheckStockError::Signature(SignatureFailure::Invalid(_)) => "signature_invalid",
+        }
+    }
+
+    /// The Commerce operation answered with HTTP 200, or `None` for a 401.
+    pub fn operation(&self) -> Option<Operation> {
+        match self {
+            CheckStockError::Signature(_) => None,
+            other => Some(Operation::exception(other.to_string())),
+        }
+    }
+}
+
+impl IntoResponse for CheckStockError {
+    fn into_response(self) -> Response {
+        match self.operation() {
+            Some(op) => crate::service::operation_response(&op),
+            None => error_response(self.status(), self.to_string()),
+        }
+    }
+}

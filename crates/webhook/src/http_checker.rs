@@ -1,0 +1,206 @@
+//! A [`StockChecker`] that asks a back office over HTTP, with the starter kit's
+//! `checkAvailableStock` contract.
+//!
+//! Request: `POST <url>` with `content-type: application/json`, an optional
+//! `authorization: Bearer <token>`, and the validated request as the body:
+//! `{"cart_id":"42","items":[{"item_id":7,"sku":"24-MB01","qty":2}]}` (`qty` is
+//! always a JSON number; `item_id` is left out when Commerce sent none).
+//!
+//! Answer: HTTP 2xx with `{"success": true}` (available) or
+//! `{"success": false, "message": "…"}` (unavailable; the message is shown to
+//! the shopper, [`DEFAULT_UNAVAILABLE_MESSAGE`] when absent). Anything else (a
+//! non-2xx status, a timeout, a connection failure, a body that is not that
+//! JSON) is a [`CheckerError`] naming the URL (without query or credentials)
+//! and the problem.
+
+use std::time::Duration;
+
+use commerce_kit_core::async_trait;
+use commerce_kit_core::http::{ClientTimeouts, client};
+use reqwest::Url;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::checker::{CheckerError, StockChecker, StockVerdict};
+use crate::request::CheckStockRequest;
+
+/// Shown to the shopper when the back office says "unavailable" without a message.
+pub const DEFAULT_UNAVAILABLE_MESSAGE: &str = "Some of the requested products are not available";
+
+/// Checks stock by POSTing the request to a back-office URL.
+pub struct HttpStockChecker {
+    client: reqwest::Client,
+    url: Url,
+    shown: String,
+    token: Option<SecretString>,
+    timeouts: ClientTimeouts,
+}
+
+impl std::fmt::Debug for HttpStockChecker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpStockChecker")
+            .field("url", &self.shown)
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    success: Option<bool>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl HttpStockChecker {
+    /// A checker for `url` (http or https) with an optional bearer token.
+    pub fn new(url: &str, token: Option<SecretString>, timeouts: ClientTimeouts) -> Result<Self, CheckerError> {
+        let parsed = Url::parse(url).map_err(|e| CheckerError::new(format!("invalid back-office URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(CheckerError::new(format!(
+                "invalid back-office URL: expected http(s)://host/path, got scheme '{}'",
+                parsed.scheme()
+            )));
+        }
+        let client = client(timeouts).map_err(|e| CheckerError::new(e.to_string()))?;
+        Ok(Self {
+            client,
+            shown: shown_url(&parsed),
+            url: parsed,
+            token,
+            timeouts,
+        })
+    }
+
+    /// The URL as shown in logs and errors (no credentials, no query).
+    pub fn shown_url(&self) -> &str {
+        &self.shown
+    }
+
+    fn transport_error(&self, err: &reqwest::Error) -> CheckerError {
+        if err.is_timeout() {
+            return CheckerError::new(format!(
+                "back office at {} did not answer within {} ms",
+                self.shown,
+                self.timeouts.request.as_millis()
+            ));
+        }
+        let what = if err.is_connect() {
+            "cannot be reached"
+        } else {
+            "request failed"
+        };
+        CheckerError::new(format!("back office at {} {what}: {}", self.shown, root_cause(err)))
+    }
+}
+
+/// `scheme://host[:port]/path`: what may appear in logs.
+fn shown_url(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
+/// The innermost error's text (e.g. `Connection refused (os error 111)`),
+/// which, unlike reqwest's own message, never repeats the full URL.
+fn root_cause(err: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    if std::ptr::addr_eq(cause, err as &dyn std::error::Error) {
+        "unknown error".to_owned()
+    } else {
+        cause.to_string()
+    }
+}
+
+#[async_trait]
+impl StockChecker for HttpStockChecker {
+    async fn check(&self, request: &CheckStockRequest) -> Result<StockVerdict, CheckerError> {
+        let body = serde_json::to_vec(request).map_err(|e| CheckerError::new(format!("cannot encode request: {e}")))?;
+        let mut call = self
+            .client
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .body(body);
+        if let Some(token) = &self.token {
+            call = call.bearer_auth(token.expose_secret());
+        }
+        let response = call.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(CheckerError::new(format!(
+                "back office at {} answered HTTP {}",
+                self.shown,
+                status.as_u16()
+            )));
+        }
+        let bytes = response.bytes().await.map_err(|e| self.transport_error(&e))?;
+        let answer: Answer = serde_json::from_slice(&bytes).map_err(|e| {
+            CheckerError::new(format!(
+                "back office at {} answered invalid JSON ({}); expected {{\"success\": true|false, \"message\": \"…\"}}",
+                self.shown,
+                commerce_kit_core::body::json_error(&e)
+            ))
+        })?;
+        match answer.success {
+            Some(true) => Ok(StockVerdict::Available),
+            Some(false) => Ok(StockVerdict::unavailable(
+                answer
+                    .message
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| DEFAULT_UNAVAILABLE_MESSAGE.to_owned()),
+            )),
+            None => Err(CheckerError::new(format!(
+                "back office at {} answered JSON without a boolean \"success\" field",
+                self.shown
+            ))),
+        }
+    }
+
+    fn name(&self) -> &str {
+        "http"
+    }
+}
+
+/// Default timeouts of the back-office client: connect 1 s, whole request 2.5 s
+/// (under the 3 s check deadline, itself under Commerce's 5 s hook timeout).
+pub fn default_timeouts() -> ClientTimeouts {
+    ClientTimeouts {
+        connect: Duration::from_millis(1000),
+        request: Duration::from_millis(2500),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_shown_without_secrets() {
+        let c = HttpStockChecker::new(
+            "https://user:pw@erp.example:8443/stock/check?key=abc",
+            None,
+            default_timeouts(),
+        )
+        .expect("valid");
+        assert_eq!(c.shown_url(), "https://erp.example:8443/stock/check");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("pw") && !dbg.contains("abc"), "{dbg}");
+
+        let err = HttpStockChecker::new("ftp://erp.example/x", None, default_timeouts()).expect_err("must fail");
+        assert_eq!(
+            err.to_string(),
+            "invalid back-office URL: expected http(s)://host/path, got scheme 'ftp'"
+        );
+        let err = HttpStockChecker::new("not a url", None, default_timeouts()).expect_err("must fail");
+        assert_eq!(err.to_string(), "invalid back-office URL: relative URL without a base");
+    }
+}

@@ -1,0 +1,248 @@
+//! The check-stock payload: what Commerce sends under `data`.
+//!
+//! The starter kit's contract is `{"data":{"cart_id":…,"items":[{"item_id":…,"sku":…,"qty":…}]}}`.
+//! Ids are numbers or strings; `qty` is a number or a numeric string (Commerce
+//! sends decimal strings such as `"2.0000"`); unknown fields are tolerated.
+//!
+//! The types deserialize leniently and serialize canonically (`qty` as a JSON
+//! number), which is what the HTTP back-office checker posts:
+//!
+//! ```
+//! use commerce_kit_webhook::CheckStockRequest;
+//!
+//! let req: CheckStockRequest = serde_json::from_str(
+//!     r#"{"cart_id":"42","items":[{"item_id":7,"sku":"24-MB01","qty":"2.0000","name":"Bag"}]}"#,
+//! ).unwrap();
+//! assert_eq!(req.items[0].qty.get(), 2.0);
+//! assert_eq!(
+//!     serde_json::to_string(&req).unwrap(),
+//!     r#"{"cart_id":"42","items":[{"item_id":7,"sku":"24-MB01","qty":2}]}"#
+//! );
+//! ```
+//!
+//! The JSON Schema is generated on demand with `schemars::schema_for!(CheckStockRequest)`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The `data` of a check-stock call: a cart and the items to check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct CheckStockRequest {
+    /// The quote (cart) id.
+    pub cart_id: Id,
+    /// The items being added; may be empty (nothing to check).
+    pub items: Vec<CartItem>,
+}
+
+impl CheckStockRequest {
+    /// A request for `cart_id` with `items`.
+    pub fn new(cart_id: impl Into<Id>, items: Vec<CartItem>) -> Self {
+        Self {
+            cart_id: cart_id.into(),
+            items,
+        }
+    }
+}
+
+/// One cart line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct CartItem {
+    /// The quote item id; absent or `null` for an item not saved yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<Id>,
+    /// The product SKU.
+    pub sku: String,
+    /// The requested quantity (positive, finite).
+    pub qty: Quantity,
+}
+
+impl CartItem {
+    /// An item without an item id.
+    pub fn new(sku: impl Into<String>, qty: Quantity) -> Self {
+        Self {
+            item_id: None,
+            sku: sku.into(),
+            qty,
+        }
+    }
+
+    /// Sets the item id.
+    pub fn with_item_id(mut self, id: impl Into<Id>) -> Self {
+        self.item_id = Some(id.into());
+        self
+    }
+}
+
+/// A cart or item id: a JSON number (`42`) or a string (`"42"`, masked ids).
+/// Serialized back in the form it came in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Id {
+    /// A numeric id.
+    Number(serde_json::Number),
+    /// A string id.
+    Text(String),
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Id::Number(n) => fmt::Display::fmt(n, f),
+            Id::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<&str> for Id {
+    fn from(s: &str) -> Self {
+        Id::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Id {
+    fn from(s: String) -> Self {
+        Id::Text(s)
+    }
+}
+
+impl From<u64> for Id {
+    fn from(n: u64) -> Self {
+        Id::Number(n.into())
+    }
+}
+
+/// A requested quantity: positive and finite. Accepts a JSON number or a
+/// numeric string (`"2.0000"`); serializes as a number (`2`, `1.5`).
+///
+/// ```
+/// use commerce_kit_webhook::Quantity;
+///
+/// assert_eq!(Quantity::new(2.0).map(Quantity::get), Some(2.0));
+/// assert!(Quantity::new(0.0).is_none());
+/// assert!(Quantity::new(f64::NAN).is_none());
+/// assert_eq!(Quantity::parse(" 2.0000 ").map(Quantity::get), Some(2.0));
+/// assert!(Quantity::parse("two").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Quantity(f64);
+
+impl Quantity {
+    /// `Some` when `value` is positive and finite.
+    pub fn new(value: f64) -> Option<Self> {
+        (value.is_finite() && value > 0.0).then_some(Self(value))
+    }
+
+    /// Parses a numeric string (surrounding spaces allowed); `Some` when positive and finite.
+    pub fn parse(text: &str) -> Option<Self> {
+        text.trim().parse::<f64>().ok().and_then(Self::new)
+    }
+
+    /// The value.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_amount(self.0, f)
+    }
+}
+
+/// Writes an amount without a trailing `.0` when it is whole (`2`, `1.5`).
+pub(crate) fn fmt_amount(value: f64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        write!(f, "{}", value as i64)
+    } else {
+        write!(f, "{value}")
+    }
+}
+
+impl Serialize for Quantity {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.fract() == 0.0 && self.0 < 9.0e15 {
+            serializer.serialize_u64(self.0 as u64)
+        } else {
+            serializer.serialize_f64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw<'a> {
+            Number(f64),
+            Text(Cow<'a, str>),
+        }
+        let parsed = match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => Quantity::new(n),
+            Raw::Text(s) => Quantity::parse(&s),
+        };
+        parsed.ok_or_else(|| serde::de::Error::custom("expected a positive number"))
+    }
+}
+
+impl JsonSchema for Quantity {
+    fn schema_name() -> Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::Quantity").into()
+    }
+
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A positive quantity: a number or a numeric string such as \"2.0000\".",
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": "^\\s*[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?\\s*$"}
+            ]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn quantities_serialize_as_numbers_without_needless_decimals() {
+        let q = |v: f64| serde_json::to_string(&Quantity::new(v).expect("positive")).expect("serialize");
+        assert_eq!(q(2.0), "2");
+        assert_eq!(q(1.5), "1.5");
+        assert_eq!(q(1e20), "1e+20");
+    }
+
+    #[test]
+    fn lenient_deserialization_and_unknown_fields() {
+        let req: CheckStockRequest = serde_json::from_value(json!({
+            "cart_id": 12, "extra": true,
+            "items": [{"sku": "A", "qty": 1, "item_id": "x9"}, {"sku": "B", "qty": "0.5", "item_id": null}]
+        }))
+        .expect("valid");
+        assert_eq!(req.cart_id, Id::from(12u64));
+        assert_eq!(req.items[0].item_id, Some(Id::from("x9")));
+        assert_eq!(req.items[1].item_id, None);
+        assert_eq!(req.items[1].qty.get(), 0.5);
+        let bad = serde_json::from_value::<CartItem>(json!({"sku": "A", "qty": "-1"})).expect_err("must fail");
+        assert_eq!(bad.to_string(), "expected a positive number");
+    }
+
+    #[test]
+    fn schema_describes_the_contract() {
+        let schema = serde_json::to_value(schemars::schema_for!(CheckStockRequest)).expect("schema");
+        assert_eq!(schema["required"], json!(["cart_id", "items"]));
+        let item = &schema["$defs"]["CartItem"];
+        assert_eq!(item["required"], json!(["sku", "qty"]));
+        assert_eq!(schema["$defs"]["Quantity"]["anyOf"][0]["type"], "number");
+    }
+}

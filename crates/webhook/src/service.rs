@@ -1,0 +1,267 @@
+//! [`CheckStockService`]: the check-stock flow as a plain async function from
+//! (headers, raw body) to a typed answer.
+//!
+//! Steps: read the body (size-limited) → verify the Commerce signature over the
+//! raw bytes (when a key is configured) → parse JSON → validate → run the
+//! checker with a deadline and a panic guard → answer.
+//!
+//! Guarantees: every call that reaches the flow is answered HTTP 200 with an op
+//! body (`{"op":"success"}` or `{"op":"exception","message":…}`), except a
+//! missing or invalid signature (HTTP 401 `{"error":…}`). Checker errors,
+//! timeouts and panics answer a generic message; their details go to the log.
+//! One log line per call: `outcome`, `reason`, `items`, `elapsed_us`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use commerce_kit_core::op::Operation;
+//! use commerce_kit_webhook::{CheckStockService, inventory::InventoryChecker};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let service = CheckStockService::new(Arc::new(InventoryChecker::demo()));
+//! let headers = http::HeaderMap::new();
+//! let ok = service.check(&headers, br#"{"data":{"cart_id":1,"items":[{"sku":"24-MB01","qty":1}]}}"#).await;
+//! assert_eq!(ok.unwrap(), Operation::success());
+//! let no = service.check(&headers, br#"{"data":{}}"#).await.unwrap_err();
+//! assert_eq!(no.to_string(), "missing parameter(s) 'data.cart_id,data.items'");
+//! # }
+//! ```
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use commerce_kit_core::body::{DEFAULT_BODY_LIMIT, parse_json, read_limited};
+use commerce_kit_core::op::Operation;
+use commerce_kit_core::redact::RedactedHeaders;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use tracing::Instrument;
+
+use crate::checker::{StockChecker, StockVerdict};
+use crate::error::CheckStockError;
+use crate::request::CheckStockRequest;
+use crate::signature::CommerceSignatureVerifier;
+use crate::validate::validate;
+
+/// Default checker deadline: 3 s, under the starter kit's 5 s Commerce hook timeout.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(3000);
+
+const SUCCESS_BODY: &[u8] = br#"{"op":"success"}"#;
+
+/// The check-stock flow: a checker plus its deadline, body limit and optional
+/// signature verification.
+pub struct CheckStockService {
+    checker: Arc<dyn StockChecker>,
+    deadline: Duration,
+    body_limit: usize,
+    verifier: Option<CommerceSignatureVerifier>,
+}
+
+impl std::fmt::Debug for CheckStockService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckStockService")
+            .field("checker", &self.checker.name())
+            .field("deadline", &self.deadline)
+            .field("body_limit", &self.body_limit)
+            .field("signature_verification", &self.verifier.is_some())
+            .finish()
+    }
+}
+
+impl CheckStockService {
+    /// A service with [`DEFAULT_DEADLINE`], [`DEFAULT_BODY_LIMIT`] and no signature check.
+    pub fn new(checker: Arc<dyn StockChecker>) -> Self {
+        Self {
+            checker,
+            deadline: DEFAULT_DEADLINE,
+            body_limit: DEFAULT_BODY_LIMIT,
+            verifier: None,
+        }
+    }
+
+    /// Sets how long the checker may take before the call answers a timeout exception.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Sets the largest accepted body, in bytes.
+    pub fn with_body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
+    }
+
+    /// Requires a valid Commerce signature on every call.
+    pub fn with_signature_verifier(mut self, verifier: CommerceSignatureVerifier) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// The checker.
+    pub fn checker(&self) -> &Arc<dyn StockChecker> {
+        &self.checker
+    }
+
+    /// The checker deadline.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The flow on an already-read body: `Ok(success)` or the reason it is not.
+    pub async fn check(&self, headers: &HeaderMap, raw_body: &[u8]) -> Result<Operation, CheckStockError> {
+        self.decide(headers, raw_body).await.0
+    }
+
+    /// The whole HTTP exchange: reads the body within the limit, runs the flow,
+    /// logs one line, and builds the response.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response
+    where
+        B: http_body::Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let started = Instant::now();
+        let (parts, body) = request.into_parts();
+        tracing::debug!(headers = %RedactedHeaders(&parts.headers), "check-stock request");
+        let (result, items) = match read_limited(body, self.body_limit).await {
+            Ok(bytes) => self.decide(&parts.headers, &bytes).await,
+            Err(err) => (Err(err.into()), 0),
+        };
+        log_outcome(&result, items, started.elapsed());
+        match result {
+            Ok(op) => operation_response(&op),
+            Err(err) => err.into_response(),
+        }
+    }
+
+    /// The flow; also returns the number of items for the log line.
+    async fn decide(&self, headers: &HeaderMap, raw_body: &[u8]) -> (Result<Operation, CheckStockError>, usize) {
+        if let Some(verifier) = &self.verifier
+            && let Err(failure) = verifier.verify(headers, raw_body)
+        {
+            return (Err(failure.into()), 0);
+        }
+        let request = match parse_json(raw_body)
+            .map_err(CheckStockError::from)
+            .and_then(|v| Ok(validate(v)?))
+        {
+            Ok(request) => request,
+            Err(err) => return (Err(err), 0),
+        };
+        let items = request.items.len();
+        let verdict = self.run_checker(request).await;
+        let result = match verdict {
+            Ok(StockVerdict::Available) => Ok(Operation::success()),
+            Ok(StockVerdict::Unavailable { message }) => Err(CheckStockError::Unavailable(message)),
+            Err(err) => Err(err),
+        };
+        (result, items)
+    }
+
+    /// Runs the checker in its own task: a panic there is caught, and the
+    /// deadline aborts it.
+    async fn run_checker(&self, request: CheckStockRequest) -> Result<StockVerdict, CheckStockError> {
+        let checker = Arc::clone(&self.checker);
+        let mut task = tokio::spawn(async move { checker.check(&request).await }.in_current_span());
+        match tokio::time::timeout(self.deadline, &mut task).await {
+            Ok(Ok(Ok(verdict))) => Ok(verdict),
+            Ok(Ok(Err(err))) => {
+                tracing::error!(checker = self.checker.name(), error = %err, "stock checker failed");
+                Err(CheckStockError::Checker(err))
+            }
+            Ok(Err(join)) => {
+                let detail = if join.is_panic() {
+                    panic_text(join.into_panic())
+                } else {
+                    "checker task was cancelled".to_owned()
+                };
+                tracing::error!(checker = self.checker.name(), panic = %detail, "stock checker panicked");
+                Err(CheckStockError::Panicked(detail))
+            }
+            Err(_) => {
+                task.abort();
+                tracing::error!(
+                    checker = self.checker.name(),
+                    deadline_ms = self.deadline.as_millis() as u64,
+                    "stock checker missed its deadline; answered a timeout exception \
+                     (raise --stock-check-timeout-ms or speed up the back office)"
+                );
+                Err(CheckStockError::Timeout(self.deadline))
+            }
+        }
+    }
+
+    /// On every SIGHUP, calls the checker's [`reload`](StockChecker::reload)
+    /// (off the async threads) and logs the result; a failed reload is logged as
+    /// an error and the checker keeps its previous state. The handler is
+    /// installed before this returns, so a SIGHUP can no longer kill the process.
+    #[cfg(unix)]
+    pub fn reload_on_sighup(&self) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup())?;
+        let checker = Arc::clone(&self.checker);
+        Ok(tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let reloading = Arc::clone(&checker);
+                match tokio::task::spawn_blocking(move || reloading.reload()).await {
+                    Ok(Ok(Some(summary))) => tracing::info!("SIGHUP: {summary}"),
+                    Ok(Ok(None)) => tracing::info!(
+                        checker = checker.name(),
+                        "SIGHUP: nothing to reload (no inventory file configured)"
+                    ),
+                    Ok(Err(err)) => tracing::error!("SIGHUP: reload failed: {err}"),
+                    Err(join) => tracing::error!("SIGHUP: reload panicked: {join}"),
+                }
+            }
+        }))
+    }
+}
+
+fn panic_text(payload: Box<dyn Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+fn log_outcome(result: &Result<Operation, CheckStockError>, items: usize, elapsed: Duration) {
+    let elapsed_us = elapsed.as_micros() as u64;
+    match result {
+        Ok(_) => tracing::info!(outcome = "success", items, elapsed_us, "check-stock"),
+        Err(err @ CheckStockError::Signature(_)) => tracing::warn!(
+            outcome = "rejected",
+            reason = err.reason(),
+            status = 401,
+            elapsed_us,
+            error = %err,
+            "check-stock: Commerce signature check failed (check COMMERCE_WEBHOOK_PUBLIC_KEY matches the Admin's key)"
+        ),
+        Err(err) => tracing::info!(
+            outcome = "exception",
+            reason = err.reason(),
+            items,
+            elapsed_us,
+            message = %err,
+            "check-stock"
+        ),
+    }
+}
+
+/// HTTP 200 with the operation as JSON.
+pub(crate) fn operation_response(op: &Operation) -> Response {
+    let body = match op {
+        Operation::Success => Body::from(SUCCESS_BODY),
+        other => match serde_json::to_vec(other) {
+            Ok(bytes) => Body::from(bytes),
+            Err(_) => Body::from(&br#"{"op":"exception"}"#[..]),
+        },
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}

@@ -1,0 +1,330 @@
+//! The check-stock validator: a parsed JSON body in, a [`CheckStockRequest`] or a
+//! [`ValidationError`] whose `Display` is the exact client-facing message out.
+//!
+//! Order of the checks (the first failing step answers):
+//!
+//! 1. the body is a JSON object;
+//! 2. the starter kit's required parameters `data.cart_id` and `data.items`
+//!    (missing = absent or `""`; `null`, `0` and `false` are present);
+//! 3. `data.cart_id` is a string or a number;
+//! 4. `data.items` is an array (an empty array is valid: nothing to check);
+//! 5. every item's required `sku` and `qty`, all missing ones listed at once;
+//! 6. the first item field of the wrong type, in document order: the item is an
+//!    object, `item_id` (optional) a string or a number, `sku` a string, `qty`
+//!    a positive finite number or numeric string.
+//!
+//! ```
+//! use commerce_kit_webhook::validate::validate;
+//! use serde_json::json;
+//!
+//! let err = validate(json!({})).unwrap_err();
+//! assert_eq!(err.to_string(), "missing parameter(s) 'data.cart_id,data.items'");
+//!
+//! let err = validate(json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": 0}]}})).unwrap_err();
+//! assert_eq!(err.to_string(), "invalid parameter 'data.items[0].qty': expected a positive number");
+//!
+//! let ok = validate(json!({"data": {"cart_id": "7", "items": [{"sku": "A", "qty": "2.0000"}]}})).unwrap();
+//! assert_eq!(ok.items[0].qty.get(), 2.0);
+//! ```
+
+use commerce_kit_core::params::{self, MissingParameters};
+use serde_json::{Map, Value};
+
+use crate::request::{CartItem, CheckStockRequest, Id, Quantity};
+
+/// The starter kit's required parameters of check-stock, in its order.
+pub const REQUIRED: &[&str] = &["data.cart_id", "data.items"];
+
+/// Required fields of each item.
+const ITEM_REQUIRED: &[&str] = &["sku", "qty"];
+
+/// Why a check-stock body is not acceptable. `Display` is the exact client-facing message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// The body is JSON, but not an object.
+    #[error("invalid request body: expected a JSON object")]
+    NotAnObject,
+    /// Required parameters are absent or `""`.
+    #[error(transparent)]
+    Missing(#[from] MissingParameters),
+    /// A parameter is present with the wrong type or value.
+    #[error("invalid parameter '{path}': expected {expected}")]
+    Invalid {
+        /// Dotted path of the parameter, e.g. `data.items[1].qty`.
+        path: String,
+        /// What was expected, e.g. `a positive number`.
+        expected: &'static str,
+    },
+}
+
+impl ValidationError {
+    fn invalid(path: String, expected: &'static str) -> Self {
+        ValidationError::Invalid { path, expected }
+    }
+}
+
+/// Validates a whole parsed check-stock body (`{"data":{…}}`), consuming it so
+/// strings move into the result instead of being copied.
+pub fn validate(body: Value) -> Result<CheckStockRequest, ValidationError> {
+    if !body.is_object() {
+        return Err(ValidationError::NotAnObject);
+    }
+    params::require(&body, REQUIRED)?;
+    let Value::Object(mut root) = body else {
+        return Err(ValidationError::NotAnObject);
+    };
+    // `require` succeeded, so `data` is an object holding both keys.
+    let mut data = match root.remove("data") {
+        Some(Value::Object(data)) => data,
+        _ => return Err(MissingParameters(REQUIRED.iter().map(|p| (*p).to_owned()).collect()).into()),
+    };
+    let cart_id = match data.remove("cart_id") {
+        Some(Value::String(s)) => Id::Text(s),
+        Some(Value::Number(n)) => Id::Number(n),
+        _ => return Err(ValidationError::invalid("data.cart_id".into(), "a string or a number")),
+    };
+    let raw_items = match data.remove("items") {
+        Some(Value::Array(items)) => items,
+        _ => return Err(ValidationError::invalid("data.items".into(), "an array")),
+    };
+    let items = validate_items(raw_items)?;
+    Ok(CheckStockRequest { cart_id, items })
+}
+
+fn validate_items(raw_items: Vec<Value>) -> Result<Vec<CartItem>, ValidationError> {
+    let mut items = Vec::with_capacity(raw_items.len());
+    let mut missing: Vec<String> = Vec::new();
+    let mut first_invalid: Option<ValidationError> = None;
+    for (index, raw) in raw_items.into_iter().enumerate() {
+        if !raw.is_object() {
+            first_invalid.get_or_insert_with(|| ValidationError::invalid(format!("data.items[{index}]"), "an object"));
+            continue;
+        }
+        // Core's semantics: absent or "" is missing; null, 0, false are present.
+        let absent = params::missing(&raw, ITEM_REQUIRED);
+        if !absent.is_empty() {
+            missing.extend(absent.iter().map(|name| format!("data.items[{index}].{name}")));
+            continue;
+        }
+        if !missing.is_empty() || first_invalid.is_some() {
+            continue;
+        }
+        let Value::Object(fields) = raw else { continue };
+        match item(index, fields) {
+            Ok(item) => items.push(item),
+            Err(err) => first_invalid = Some(err),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(MissingParameters(missing).into());
+    }
+    match first_invalid {
+        Some(err) => Err(err),
+        None => Ok(items),
+    }
+}
+
+/// One item whose required fields are present: its first type error, or the typed item.
+fn item(index: usize, mut fields: Map<String, Value>) -> Result<CartItem, ValidationError> {
+    let item_id = match fields.remove("item_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => Some(Id::Text(s)),
+        Some(Value::Number(n)) => Some(Id::Number(n)),
+        Some(_) => {
+            return Err(ValidationError::invalid(
+                format!("data.items[{index}].item_id"),
+                "a string or a number",
+            ));
+        }
+    };
+    let sku = match fields.remove("sku") {
+        Some(Value::String(s)) => s,
+        _ => return Err(ValidationError::invalid(format!("data.items[{index}].sku"), "a string")),
+    };
+    let qty = match fields.get("qty") {
+        Some(Value::Number(n)) => n.as_f64().and_then(Quantity::new),
+        Some(Value::String(s)) => Quantity::parse(s),
+        _ => None,
+    };
+    let Some(qty) = qty else {
+        return Err(ValidationError::invalid(
+            format!("data.items[{index}].qty"),
+            "a positive number",
+        ));
+    };
+    Ok(CartItem { item_id, sku, qty })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn msg(body: Value) -> String {
+        validate(body).expect_err("must be rejected").to_string()
+    }
+
+    #[test]
+    fn every_message_is_exact() {
+        let cases: Vec<(Value, &str)> = vec![
+            (json!([]), "invalid request body: expected a JSON object"),
+            (json!("text"), "invalid request body: expected a JSON object"),
+            (json!(null), "invalid request body: expected a JSON object"),
+            (json!(12), "invalid request body: expected a JSON object"),
+            (json!({}), "missing parameter(s) 'data.cart_id,data.items'"),
+            (json!({"data": null}), "missing parameter(s) 'data.cart_id,data.items'"),
+            (json!({"data": []}), "missing parameter(s) 'data.cart_id,data.items'"),
+            (json!({"data": {"items": []}}), "missing parameter(s) 'data.cart_id'"),
+            (
+                json!({"data": {"cart_id": "", "items": []}}),
+                "missing parameter(s) 'data.cart_id'",
+            ),
+            (json!({"data": {"cart_id": 1}}), "missing parameter(s) 'data.items'"),
+            (
+                json!({"data": {"cart_id": 1, "items": ""}}),
+                "missing parameter(s) 'data.items'",
+            ),
+            (
+                json!({"data": {"cart_id": null, "items": []}}),
+                "invalid parameter 'data.cart_id': expected a string or a number",
+            ),
+            (
+                json!({"data": {"cart_id": true, "items": []}}),
+                "invalid parameter 'data.cart_id': expected a string or a number",
+            ),
+            (
+                json!({"data": {"cart_id": {"id": 1}, "items": []}}),
+                "invalid parameter 'data.cart_id': expected a string or a number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": {}}}),
+                "invalid parameter 'data.items': expected an array",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": null}}),
+                "invalid parameter 'data.items': expected an array",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": 0}}),
+                "invalid parameter 'data.items': expected an array",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"qty": 1}]}}),
+                "missing parameter(s) 'data.items[0].sku'",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "", "qty": 1}]}}),
+                "missing parameter(s) 'data.items[0].sku'",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": 1}, {}]}}),
+                "missing parameter(s) 'data.items[1].sku,data.items[1].qty'",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A"}, {"sku": "B", "qty": 0}, {"qty": ""}]}}),
+                "missing parameter(s) 'data.items[0].qty,data.items[2].sku,data.items[2].qty'",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [1]}}),
+                "invalid parameter 'data.items[0]': expected an object",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": 1}, [], {"sku": 5, "qty": 1}]}}),
+                "invalid parameter 'data.items[1]': expected an object",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": 5, "qty": 1}]}}),
+                "invalid parameter 'data.items[0].sku': expected a string",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": null, "qty": 1}]}}),
+                "invalid parameter 'data.items[0].sku': expected a string",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": 1, "item_id": [1]}]}}),
+                "invalid parameter 'data.items[0].item_id': expected a string or a number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": "abc"}]}}),
+                "invalid parameter 'data.items[1].qty': expected a positive number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": 0}]}}),
+                "invalid parameter 'data.items[0].qty': expected a positive number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": -2}]}}),
+                "invalid parameter 'data.items[0].qty': expected a positive number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": "-2.0000"}]}}),
+                "invalid parameter 'data.items[0].qty': expected a positive number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": "NaN"}]}}),
+                "invalid parameter 'data.items[0].qty': expected a positive number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": "inf"}]}}),
+                "invalid parameter 'data.items[0].qty': expected a positive number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": null}]}}),
+                "invalid parameter 'data.items[0].qty': expected a positive number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": false}]}}),
+                "invalid parameter 'data.items[0].qty': expected a positive number",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": [1]}]}}),
+                "invalid parameter 'data.items[0].qty': expected a positive number",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(msg(input.clone()), expected, "input {input}");
+        }
+    }
+
+    #[test]
+    fn missing_items_beat_type_errors_anywhere() {
+        let body = json!({"data": {"cart_id": 1, "items": [{"sku": 1, "qty": 1}, {"sku": "B"}]}});
+        assert_eq!(msg(body), "missing parameter(s) 'data.items[1].qty'");
+        let body = json!({"data": {"cart_id": 1, "items": [7, {"sku": "B"}]}});
+        assert_eq!(msg(body), "missing parameter(s) 'data.items[1].qty'");
+    }
+
+    #[test]
+    fn accepted_shapes() {
+        let req = validate(json!({"data": {"cart_id": "q-1", "items": []}})).expect("empty items");
+        assert_eq!(req.cart_id, Id::from("q-1"));
+        assert!(req.items.is_empty());
+
+        let req = validate(json!({
+            "eventName": "x",
+            "data": {"cart_id": 0, "extra": 1, "items": [
+                {"item_id": 5, "sku": "A", "qty": "2.0000", "name": "n"},
+                {"item_id": "", "sku": "B", "qty": 0.5},
+                {"item_id": null, "sku": " ", "qty": " 3 "},
+                {"sku": "C", "qty": 1e2}
+            ]}
+        }))
+        .expect("valid");
+        assert_eq!(req.cart_id, Id::from(0u64));
+        let got: Vec<(Option<Id>, &str, f64)> = req
+            .items
+            .iter()
+            .map(|i| (i.item_id.clone(), i.sku.as_str(), i.qty.get()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(Id::from(5u64)), "A", 2.0),
+                (None, "B", 0.5),
+                (None, " ", 3.0),
+                (None, "C", 100.0)
+            ]
+        );
+    }
+}
