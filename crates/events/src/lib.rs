@@ -2,6 +2,7 @@
 //! bus, and the events consumer.
 #![deny(missing_docs)]
 
+pub mod bus;
 pub mod cloudevent;
 pub mod consumer;
 pub mod dedupe;

@@ -1,0 +1,113 @@
+//! The journal's tables and its read paths (read transactions only).
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use super::{BusError, BusRecord, DeadLetter};
+use crate::cloudevent::CloudEvent;
+
+/// offset → the event's JSON bytes.
+pub(super) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// consumer → next offset to process.
+pub(super) const ACKS: TableDefinition<&str, u64> = TableDefinition::new("acks");
+/// (consumer, offset) → a [`StoredDeadLetter`] as JSON.
+pub(super) const DEAD: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("dead_letters");
+/// Bookkeeping: `next` = the next offset to assign (kept even if old events are ever pruned).
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// The `META` key holding the next offset.
+pub(super) const META_NEXT: &str = "next";
+
+/// How a dead letter is stored.
+#[derive(Serialize, Deserialize)]
+pub(super) struct StoredDeadLetter {
+    pub reason: String,
+    pub at: String,
+    pub event: CloudEvent,
+}
+
+pub(super) fn storage(path: &Path, operation: &'static str, err: impl Into<redb::Error>) -> BusError {
+    BusError::Storage {
+        path: path.to_owned(),
+        operation,
+        reason: err.into().to_string(),
+    }
+}
+
+/// Creates the tables if needed and returns the next offset to assign.
+pub(super) fn initialise(db: &Database, path: &Path) -> Result<u64, BusError> {
+    let txn = db.begin_write().map_err(|e| storage(path, "open", e))?;
+    let next = {
+        let events = txn.open_table(EVENTS).map_err(|e| storage(path, "open", e))?;
+        txn.open_table(ACKS).map_err(|e| storage(path, "open", e))?;
+        txn.open_table(DEAD).map_err(|e| storage(path, "open", e))?;
+        let meta = txn.open_table(META).map_err(|e| storage(path, "open", e))?;
+        let after_last = events
+            .last()
+            .map_err(|e| storage(path, "open", e))?
+            .map_or(0, |(k, _)| k.value() + 1);
+        let recorded = meta
+            .get(META_NEXT)
+            .map_err(|e| storage(path, "open", e))?
+            .map_or(0, |v| v.value());
+        after_last.max(recorded)
+    };
+    txn.commit().map_err(|e| storage(path, "open", e))?;
+    Ok(next)
+}
+
+pub(super) fn read_events(db: &Database, path: &Path, from: u64, max: usize) -> Result<Vec<BusRecord>, BusError> {
+    let txn = db.begin_read().map_err(|e| storage(path, "read", e))?;
+    let table = txn.open_table(EVENTS).map_err(|e| storage(path, "read", e))?;
+    let mut out = Vec::with_capacity(max.min(1024));
+    for entry in table.range(from..).map_err(|e| storage(path, "read", e))?.take(max) {
+        let (key, value) = entry.map_err(|e| storage(path, "read", e))?;
+        let offset = key.value();
+        let event = decode(path, offset, value.value())?;
+        out.push(BusRecord { offset, event });
+    }
+    Ok(out)
+}
+
+pub(super) fn read_ack(db: &Database, path: &Path, consumer: &str) -> Result<u64, BusError> {
+    let txn = db.begin_read().map_err(|e| storage(path, "acked", e))?;
+    let table = txn.open_table(ACKS).map_err(|e| storage(path, "acked", e))?;
+    Ok(table
+        .get(consumer)
+        .map_err(|e| storage(path, "acked", e))?
+        .map_or(0, |v| v.value()))
+}
+
+pub(super) fn read_dead_letters(db: &Database, path: &Path, consumer: &str) -> Result<Vec<DeadLetter>, BusError> {
+    let txn = db.begin_read().map_err(|e| storage(path, "dead_letters", e))?;
+    let table = txn.open_table(DEAD).map_err(|e| storage(path, "dead_letters", e))?;
+    let mut out = Vec::new();
+    let range = table
+        .range((consumer, 0u64)..=(consumer, u64::MAX))
+        .map_err(|e| storage(path, "dead_letters", e))?;
+    for entry in range {
+        let (key, value) = entry.map_err(|e| storage(path, "dead_letters", e))?;
+        let offset = key.value().1;
+        let stored: StoredDeadLetter = serde_json::from_slice(value.value()).map_err(|e| BusError::Corrupt {
+            path: path.to_owned(),
+            offset,
+            reason: format!("dead letter of consumer '{consumer}': {e}"),
+        })?;
+        out.push(DeadLetter {
+            offset,
+            event: stored.event,
+            reason: stored.reason,
+            at: stored.at,
+        });
+    }
+    Ok(out)
+}
+
+fn decode(path: &Path, offset: u64, bytes: &[u8]) -> Result<CloudEvent, BusError> {
+    serde_json::from_slice(bytes).map_err(|e| BusError::Corrupt {
+        path: path.to_owned(),
+        offset,
+        reason: e.to_string(),
+    })
+}
