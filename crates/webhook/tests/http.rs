@@ -1,0 +1,469 @@
+//! The check-stock flow over real HTTP on 127.0.0.1:0, wrapped as the binaries
+//! wrap it (`server::app`), driven by reqwest.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use commerce_kit_core::body::DEFAULT_BODY_LIMIT;
+use commerce_kit_core::server;
+use commerce_kit_core::signature::{RsaSigner, TEST_PUBLIC_KEY_A};
+use commerce_kit_webhook::error::{CHECKER_FAILED_MESSAGE, CHECKER_PANIC_MESSAGE, CHECKER_TIMEOUT_MESSAGE};
+use commerce_kit_webhook::http_checker::{DEFAULT_UNAVAILABLE_MESSAGE, HttpStockChecker};
+use commerce_kit_webhook::inventory::{Inventory, InventoryChecker};
+use commerce_kit_webhook::signature::{CommerceSignatureVerifier, SIGNATURE_HEADER, sign_body};
+use commerce_kit_webhook::{
+    CHECK_STOCK_PATH, CheckStockRequest, CheckStockService, CheckerError, StockChecker, StockVerdict, checker_fn,
+    router,
+};
+use serde_json::{Value, json};
+
+const CART: &str = r#"{"data":{"cart_id":"42","items":[{"item_id":7,"sku":"24-MB01","qty":"2.0000"},{"item_id":8,"sku":"24-WB02","qty":1}]}}"#;
+
+/// Serves `service` like the binaries do; the server lives until the test ends.
+async fn serve(service: CheckStockService) -> SocketAddr {
+    serve_router(router(service)).await
+}
+
+async fn serve_router(routes: Router) -> SocketAddr {
+    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(server::serve(
+        listener,
+        server::app(routes),
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    addr
+}
+
+fn demo() -> CheckStockService {
+    CheckStockService::new(Arc::new(InventoryChecker::demo()))
+}
+
+async fn post(addr: SocketAddr, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    post_with(addr, body, &[]).await
+}
+
+async fn post_with(addr: SocketAddr, body: impl Into<reqwest::Body>, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("http://{addr}{CHECK_STOCK_PATH}"))
+        .header("content-type", "application/json")
+        .body(body);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    (status, resp.json().await.expect("JSON body"))
+}
+
+fn exception(message: &str) -> Value {
+    json!({"op": "exception", "message": message})
+}
+
+#[tokio::test]
+async fn available_cart_answers_success() {
+    let addr = serve(demo()).await;
+    assert_eq!(post(addr, CART).await, (200, json!({"op": "success"})));
+    // An empty cart has nothing to check.
+    let empty = r#"{"data":{"cart_id":1,"items":[]}}"#;
+    assert_eq!(post(addr, empty).await, (200, json!({"op": "success"})));
+}
+
+#[tokio::test]
+async fn short_stock_answers_an_exception_naming_every_short_sku() {
+    let addr = serve(demo()).await;
+    let body = r#"{"data":{"cart_id":1,"items":[
+        {"sku":"24-WB02","qty":"4.0000"},{"sku":"24-UG06","qty":1},{"sku":"24-MB01","qty":1},
+        {"sku":"NOPE","qty":2},{"sku":"24-WB02","qty":2}]}}"#;
+    assert_eq!(
+        post(addr, body).await,
+        (
+            200,
+            exception(
+                "Not enough stock: 24-WB02 (requested 6, available 5), 24-UG06 (requested 1, available 0), \
+                 NOPE (requested 2, available 0)"
+            )
+        )
+    );
+}
+
+#[tokio::test]
+async fn every_bad_input_answers_200_with_the_exact_message() {
+    let addr = serve(demo().with_body_limit(4096)).await;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"".to_vec(), "request body is empty"),
+        (b"  \n".to_vec(), "request body is empty"),
+        (
+            br#"{"data": }"#.to_vec(),
+            "invalid JSON at line 1 column 10: expected value",
+        ),
+        (
+            b"{\"data\":".to_vec(),
+            "invalid JSON at line 1 column 8: EOF while parsing a value",
+        ),
+        (b"[1,2]".to_vec(), "invalid request body: expected a JSON object"),
+        (b"\"text\"".to_vec(), "invalid request body: expected a JSON object"),
+        (b"null".to_vec(), "invalid request body: expected a JSON object"),
+        (b"{}".to_vec(), "missing parameter(s) 'data.cart_id,data.items'"),
+        (
+            br#"{"data":{"cart_id":"","items":[]}}"#.to_vec(),
+            "missing parameter(s) 'data.cart_id'",
+        ),
+        (
+            br#"{"data":{"cart_id":1,"items":{}}}"#.to_vec(),
+            "invalid parameter 'data.items': expected an array",
+        ),
+        (
+            br#"{"data":{"cart_id":1,"items":[{"qty":1}]}}"#.to_vec(),
+            "missing parameter(s) 'data.items[0].sku'",
+        ),
+        (
+            br#"{"data":{"cart_id":1,"items":[{"sku":"A","qty":1},{"sku":"B","qty":"0"}]}}"#.to_vec(),
+            "invalid parameter 'data.items[1].qty': expected a positive number",
+        ),
+        (vec![b' '; 4097], "request body is larger than the limit of 4096 bytes"),
+    ];
+    for (body, expected) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
+        assert_eq!(post(addr, body).await, (200, exception(expected)), "body {shown:?}");
+    }
+}
+
+#[tokio::test]
+async fn default_body_limit_applies_and_the_server_keeps_serving() {
+    let addr = serve(demo()).await;
+    let mut big = br#"{"data":{"cart_id":1,"items":[]},"pad":""#.to_vec();
+    big.extend(std::iter::repeat_n(b'x', DEFAULT_BODY_LIMIT));
+    big.extend(b"\"}");
+    assert_eq!(
+        post(addr, big).await,
+        (200, exception("request body is larger than the limit of 262144 bytes"))
+    );
+    assert_eq!(post(addr, CART).await, (200, json!({"op": "success"})));
+}
+
+struct Failing;
+
+#[commerce_kit_core::async_trait]
+impl StockChecker for Failing {
+    async fn check(&self, _: &CheckStockRequest) -> Result<StockVerdict, CheckerError> {
+        Err(CheckerError::new("ERP connection pool exhausted at db-7.internal"))
+    }
+}
+
+#[tokio::test]
+async fn checker_error_answers_a_generic_exception_without_internals() {
+    let addr = serve(CheckStockService::new(Arc::new(Failing))).await;
+    let (status, body) = post(addr, CART).await;
+    assert_eq!((status, &body), (200, &exception(CHECKER_FAILED_MESSAGE)));
+    assert!(!body.to_string().contains("db-7"), "{body}");
+}
+
+#[tokio::test]
+async fn checker_deadline_answers_a_timeout_exception_and_aborts_the_checker() {
+    let finished = Arc::new(AtomicBool::new(false));
+    let flag = finished.clone();
+    let slow = checker_fn(move |_| {
+        let flag = flag.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            flag.store(true, Ordering::SeqCst);
+            Ok(StockVerdict::Available)
+        }
+    });
+    let addr = serve(CheckStockService::new(Arc::new(slow)).with_deadline(Duration::from_millis(100))).await;
+    let started = Instant::now();
+    assert_eq!(post(addr, CART).await, (200, exception(CHECKER_TIMEOUT_MESSAGE)));
+    assert!(
+        started.elapsed() < Duration::from_millis(800),
+        "answered before the checker finished"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(!finished.load(Ordering::SeqCst), "the timed-out checker kept running");
+}
+
+#[tokio::test]
+async fn checker_panic_answers_a_generic_exception_and_the_server_keeps_serving() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let fragile = checker_fn(move |request| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if request.items.iter().any(|i| i.sku == "BOOM") {
+                panic!("index out of bounds in secret_module.rs");
+            }
+            Ok(StockVerdict::Available)
+        }
+    });
+    let addr = serve(CheckStockService::new(Arc::new(fragile))).await;
+    let boom = r#"{"data":{"cart_id":1,"items":[{"sku":"BOOM","qty":1}]}}"#;
+    for _ in 0..3 {
+        let (status, body) = post(addr, boom).await;
+        assert_eq!((status, &body), (200, &exception(CHECKER_PANIC_MESSAGE)));
+        assert!(!body.to_string().contains("secret_module"), "{body}");
+        assert_eq!(post(addr, CART).await, (200, json!({"op": "success"})));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 6);
+}
+
+#[tokio::test]
+async fn signatures_are_required_when_a_key_is_configured() {
+    let verifier = CommerceSignatureVerifier::from_pem(TEST_PUBLIC_KEY_A).expect("key");
+    let addr = serve(demo().with_signature_verifier(verifier)).await;
+    // Escaped slash: a re-serializing verifier would sign different bytes.
+    let body = r#"{"data":{"cart_id":"a\/b","items":[{"sku":"24-MB01","qty":1}]}}"#;
+    let good = sign_body(&RsaSigner::test_key_a(), body.as_bytes());
+    assert_eq!(
+        post_with(addr, body, &[(SIGNATURE_HEADER, &good)]).await,
+        (200, json!({"op": "success"}))
+    );
+
+    let other_key = sign_body(&RsaSigner::test_key_b(), body.as_bytes());
+    let invalid = json!({"error": "invalid x-adobe-commerce-webhook-signature: signature does not match"});
+    assert_eq!(
+        post_with(addr, body, &[(SIGNATURE_HEADER, &other_key)]).await,
+        (401, invalid.clone())
+    );
+    // A valid signature of another body.
+    let tampered = body.replace("\"qty\":1", "\"qty\":2");
+    assert_eq!(
+        post_with(addr, tampered, &[(SIGNATURE_HEADER, &good)]).await,
+        (401, invalid)
+    );
+    assert_eq!(
+        post_with(addr, body, &[(SIGNATURE_HEADER, "not base64!")]).await,
+        (
+            401,
+            json!({"error": "invalid x-adobe-commerce-webhook-signature: signature is not valid base64"})
+        )
+    );
+    let missing = json!({"error": "missing x-adobe-commerce-webhook-signature header"});
+    assert_eq!(post(addr, body).await, (401, missing.clone()));
+    // Checked before the body is even parsed: an unsigned bad body is still a 401.
+    assert_eq!(post(addr, "{").await, (401, missing));
+}
+
+#[tokio::test]
+async fn without_a_key_signatures_are_not_checked() {
+    let addr = serve(demo()).await;
+    assert_eq!(
+        post_with(addr, CART, &[(SIGNATURE_HEADER, "garbage")]).await,
+        (200, json!({"op": "success"}))
+    );
+}
+
+#[tokio::test]
+async fn wrapped_like_the_binaries_health_404_and_405_are_json() {
+    let addr = serve(demo()).await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.expect("json"), json!({"status": "ok"}));
+    let resp = client
+        .get(format!("http://{addr}{CHECK_STOCK_PATH}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 405);
+    assert_eq!(
+        resp.json::<Value>().await.expect("json"),
+        json!({"error": "method GET not allowed on /webhook/check-stock"})
+    );
+    let resp = client
+        .post(format!("http://{addr}/webhook/nope"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 404);
+    assert_eq!(
+        resp.json::<Value>().await.expect("json"),
+        json!({"error": "no route for POST /webhook/nope"})
+    );
+}
+
+// ---- the HTTP back-office checker against a loopback fake back office ----
+
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    authorization: Option<String>,
+    content_type: Option<String>,
+    body: Value,
+}
+
+#[derive(Clone, Default)]
+struct BackOffice {
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl BackOffice {
+    async fn start() -> (Self, SocketAddr) {
+        let office = BackOffice::default();
+        let app = Router::new()
+            .route("/stock/{mode}", axum::routing::post(back_office))
+            .with_state(office.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (office, addr)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("lock").clone()
+    }
+}
+
+async fn back_office(
+    State(office): State<BackOffice>,
+    axum::extract::Path(mode): axum::extract::Path<String>,
+    headers: http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    office.received.lock().expect("lock").push(Received {
+        path: format!("/stock/{mode}"),
+        authorization: header("authorization"),
+        content_type: header("content-type"),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    });
+    match mode.as_str() {
+        "ok" => axum::Json(json!({"success": true, "message": "ok"})).into_response(),
+        "short" => axum::Json(json!({"success": false, "message": "Only 1 left of 24-MB01"})).into_response(),
+        "short-silent" => axum::Json(json!({"success": false})).into_response(),
+        "no-success" => axum::Json(json!({"message": "hello"})).into_response(),
+        "garbage" => "<html>oops</html>".into_response(),
+        "down" => (http::StatusCode::SERVICE_UNAVAILABLE, "maintenance").into_response(),
+        _ => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            axum::Json(json!({"success": true})).into_response()
+        }
+    }
+}
+
+fn http_checker(addr: SocketAddr, mode: &str) -> HttpStockChecker {
+    let timeouts = commerce_kit_core::http::ClientTimeouts {
+        connect: Duration::from_millis(500),
+        request: Duration::from_millis(300),
+    };
+    HttpStockChecker::new(
+        &format!("http://{addr}/stock/{mode}?api_key=hunter2"),
+        Some("tok-123".to_owned().into()),
+        timeouts,
+    )
+    .expect("checker")
+}
+
+#[tokio::test]
+async fn back_office_checker_posts_the_validated_request_and_maps_the_answer() {
+    let (office, office_addr) = BackOffice::start().await;
+    let cases = [
+        ("ok", json!({"op": "success"})),
+        ("short", exception("Only 1 left of 24-MB01")),
+        ("short-silent", exception(DEFAULT_UNAVAILABLE_MESSAGE)),
+        ("no-success", exception(CHECKER_FAILED_MESSAGE)),
+        ("garbage", exception(CHECKER_FAILED_MESSAGE)),
+        ("down", exception(CHECKER_FAILED_MESSAGE)),
+        ("slow", exception(CHECKER_FAILED_MESSAGE)),
+    ];
+    for (mode, expected) in &cases {
+        let addr = serve(CheckStockService::new(Arc::new(http_checker(office_addr, mode)))).await;
+        assert_eq!(post(addr, CART).await, (200, expected.clone()), "mode {mode}");
+    }
+    let received = office.received();
+    assert_eq!(received.len(), cases.len());
+    for (got, (mode, _)) in received.iter().zip(cases.iter()) {
+        assert_eq!(got.path, format!("/stock/{mode}"));
+        assert_eq!(got.authorization.as_deref(), Some("Bearer tok-123"));
+        assert_eq!(got.content_type.as_deref(), Some("application/json"));
+        assert_eq!(
+            got.body,
+            json!({"cart_id": "42", "items": [
+                {"item_id": 7, "sku": "24-MB01", "qty": 2},
+                {"item_id": 8, "sku": "24-WB02", "qty": 1}
+            ]})
+        );
+    }
+}
+
+#[tokio::test]
+async fn back_office_failures_are_explained_to_operators_without_secrets() {
+    let (_office, office_addr) = BackOffice::start().await;
+    let request: CheckStockRequest = serde_json::from_value(json!({"cart_id": 1, "items": []})).expect("request");
+    let shown = format!("http://{office_addr}/stock");
+    let cases = [
+        ("down", format!("back office at {shown}/down answered HTTP 503")),
+        (
+            "garbage",
+            format!(
+                "back office at {shown}/garbage answered invalid JSON (invalid JSON at line 1 column 1: expected \
+                 value); expected {{\"success\": true|false, \"message\": \"…\"}}"
+            ),
+        ),
+        (
+            "no-success",
+            format!("back office at {shown}/no-success answered JSON without a boolean \"success\" field"),
+        ),
+        (
+            "slow",
+            format!("back office at {shown}/slow did not answer within 300 ms"),
+        ),
+    ];
+    for (mode, expected) in cases {
+        let err = http_checker(office_addr, mode)
+            .check(&request)
+            .await
+            .expect_err("must fail");
+        assert_eq!(err.to_string(), expected);
+        assert!(!err.to_string().contains("hunter2") && !err.to_string().contains("tok-123"));
+    }
+
+    // Nothing listens on a freshly released port.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let err = http_checker(closed, "ok").check(&request).await.expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("back office at http://{closed}/stock/ok cannot be reached: ")),
+        "{text}"
+    );
+    assert!(text.contains("refused"), "{text}");
+}
+
+#[tokio::test]
+async fn mounted_next_to_an_integrators_own_routes() {
+    let inventory = InventoryChecker::new(Inventory::from_pairs([("A", 1.0)]));
+    let routes = Router::new()
+        .route("/mine", axum::routing::get(|| async { "mine" }))
+        .merge(router(CheckStockService::new(Arc::new(inventory))));
+    let addr = serve_router(routes).await;
+    let mine = reqwest::get(format!("http://{addr}/mine"))
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(mine, "mine");
+    let body = r#"{"data":{"cart_id":1,"items":[{"sku":"A","qty":2}]}}"#;
+    assert_eq!(
+        post(addr, body).await,
+        (200, exception("Not enough stock: A (requested 2, available 1)"))
+    );
+}

@@ -1,0 +1,124 @@
+//! Logs at debug level never contain request bodies, bearer tokens, signatures
+//! or back-office credentials, and carry one line per request with the outcome.
+//! (Its own test binary: it installs the global tracing subscriber.)
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use commerce_kit_core::server;
+use commerce_kit_webhook::http_checker::HttpStockChecker;
+use commerce_kit_webhook::inventory::InventoryChecker;
+use commerce_kit_webhook::{CHECK_STOCK_PATH, CheckStockService, router};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
+async fn serve(service: CheckStockService) -> SocketAddr {
+    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(server::serve(
+        listener,
+        server::app(router(service)),
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    addr
+}
+
+const BODY_MARKER: &str = "shopper-private-note-7Q";
+const COMMERCE_TOKEN: &str = "ims-bearer-S3CRET";
+const BACK_OFFICE_TOKEN: &str = "back-office-T0KEN";
+const URL_SECRET: &str = "q-s3cret-in-url";
+
+#[tokio::test]
+async fn logs_carry_outcomes_but_never_bodies_or_secrets() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let demo = serve(CheckStockService::new(Arc::new(InventoryChecker::demo()))).await;
+    // A back office that does not exist: the checker error is logged with its URL.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let failing = HttpStockChecker::new(
+        &format!("http://{closed}/stock?key={URL_SECRET}"),
+        Some(BACK_OFFICE_TOKEN.to_owned().into()),
+        commerce_kit_core::http::ClientTimeouts::default(),
+    )
+    .expect("checker");
+    let broken = serve(CheckStockService::new(Arc::new(failing))).await;
+
+    let client = reqwest::Client::new();
+    let ok = format!(r#"{{"data":{{"cart_id":1,"note":"{BODY_MARKER}","items":[{{"sku":"24-MB01","qty":1}}]}}}}"#);
+    let invalid = format!(r#"{{"data":{{"cart_id":1,"note":"{BODY_MARKER}","items":5}}}}"#);
+    let not_json = format!("{BODY_MARKER} is not JSON");
+    for (addr, body) in [(demo, &ok), (demo, &invalid), (demo, &not_json), (broken, &ok)] {
+        let resp = client
+            .post(format!("http://{addr}{CHECK_STOCK_PATH}"))
+            .header("authorization", format!("Bearer {COMMERCE_TOKEN}"))
+            .header("x-adobe-commerce-webhook-signature", "c2lnbmF0dXJlLXZhbHVl")
+            .header("x-request-id", "log-test-1")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200);
+    }
+
+    let logs = captured.text();
+    for secret in [
+        BODY_MARKER,
+        COMMERCE_TOKEN,
+        BACK_OFFICE_TOKEN,
+        URL_SECRET,
+        "c2lnbmF0dXJlLXZhbHVl",
+    ] {
+        assert!(!logs.contains(secret), "logs leak {secret:?}:\n{logs}");
+    }
+    // What the logs do say: one line per request with the outcome, in the request span.
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("check-stock") && l.contains("outcome="))
+        .collect();
+    assert_eq!(lines.len(), 4, "{logs}");
+    assert!(
+        lines[0].contains("outcome=\"success\"") && lines[0].contains("items=1"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("id=log-test-1"), "{}", lines[0]);
+    assert!(lines[1].contains("reason=\"invalid_request\""), "{}", lines[1]);
+    assert!(lines[2].contains("reason=\"invalid_json\""), "{}", lines[2]);
+    assert!(lines[3].contains("reason=\"checker_error\""), "{}", lines[3]);
+    assert!(
+        logs.contains(&format!("back office at http://{closed}/stock cannot be reached")),
+        "{logs}"
+    );
+    // Headers appear at debug, redacted.
+    assert!(logs.contains("authorization: <hidden>"), "{logs}");
+    assert!(logs.contains("x-adobe-commerce-webhook-signature: <hidden>"), "{logs}");
+}
