@@ -6,7 +6,10 @@ pub mod bus;
 pub mod cloudevent;
 pub mod consumer;
 pub mod dedupe;
+pub mod delivery;
 pub mod handler;
 pub mod loop_guard;
 pub mod pipeline;
 pub mod routing;
+#[cfg(feature = "test-util")]
+pub mod test_util;

@@ -1,0 +1,427 @@
+//! The Adobe I/O Events webhook endpoint: `GET /events` (challenge) and
+//! `POST /events` (validationUrl, one CloudEvent, or a batch array).
+//!
+//! The flow is [`Delivery::get`] / [`Delivery::post`]: plain async functions from
+//! headers and raw body bytes to a [`DeliveryResponse`]; [`router`] is the axum
+//! adapter.
+//!
+//! `POST /events`, in order:
+//! 1. read the body (limit `EVENTS_BODY_LIMIT_BYTES`, 2.5 MiB by default: Adobe
+//!    batches are up to 2 MB) and keep the raw bytes;
+//! 2. `{"validationUrl":…}` → GET it (see [`validation`]); 200 when confirmed;
+//! 3. when verification is on: the digital signatures over the raw bytes
+//!    ([`signature`]); failure → 401 (503 when Adobe's key host is unreachable);
+//! 4. parse: an object is one event, an array is a batch;
+//! 5. per event, when a client id is configured: `recipientclientid` (or the
+//!    deprecated `recipient_client_id`) must equal it, else 401 for that event;
+//! 6. dispatch each event ([`crate::consumer::Consumer::dispatch`]); a batch's
+//!    events are dispatched concurrently (Adobe does not guarantee order, and a
+//!    batch must finish within Adobe's 10 s).
+//!
+//! A batch answers the **worst** status of its events so that Adobe retries
+//! what failed: any retryable status (429, 5xx except 505) beats any other
+//! failure, which beats success; among equals the first event's status wins.
+//! Events of a retried batch that had succeeded are answered as duplicates
+//! (dedupe), so only the failed ones run again. The body lists every event:
+//! `{"results":[{"index":0,"id":"…","type":"…","status":200,"body":{…}},…]}`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use commerce_kit_core::body::{BodyError, parse_json};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+use crate::cloudevent::CloudEvent;
+use crate::consumer::{Consumer, Dispatched};
+use crate::handler::{DeliverySource, EventContext};
+
+mod router;
+pub mod signature;
+pub mod validation;
+
+pub use router::router;
+pub use signature::{SignatureFailure, SignatureVerifier};
+pub use validation::ValidationPolicy;
+
+/// Default body limit of `POST /events`: 2.5 MiB (Adobe batches are at most 2 MB).
+pub const DEFAULT_EVENTS_BODY_LIMIT: usize = 2_621_440;
+/// Longest accepted `challenge` value.
+const MAX_CHALLENGE_LEN: usize = 1024;
+
+/// Signature and recipient checks.
+#[derive(Debug)]
+pub struct Verification {
+    /// The signature verifier (key host and cache).
+    pub verifier: SignatureVerifier,
+    /// The expected `recipientclientid`; `None` skips the recipient check.
+    pub client_id: Option<String>,
+}
+
+/// Options of the delivery endpoint.
+#[derive(Debug)]
+pub struct DeliveryOptions {
+    /// `None` accepts unsigned deliveries (development, or mTLS in front).
+    pub verification: Option<Verification>,
+    /// Which `validationUrl`s are fetched.
+    pub validation: ValidationPolicy,
+    /// Largest accepted body in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        Self {
+            verification: None,
+            validation: ValidationPolicy::default(),
+            body_limit: DEFAULT_EVENTS_BODY_LIMIT,
+        }
+    }
+}
+
+/// A response body: JSON, or plain text (the challenge).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseBody {
+    /// `application/json`.
+    Json(Value),
+    /// `text/plain; charset=utf-8`.
+    Text(String),
+}
+
+/// What the endpoint answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryResponse {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Body.
+    pub body: ResponseBody,
+}
+
+impl DeliveryResponse {
+    fn json(status: StatusCode, body: Value) -> Self {
+        Self {
+            status,
+            body: ResponseBody::Json(body),
+        }
+    }
+
+    fn error(status: StatusCode, message: impl std::fmt::Display) -> Self {
+        Self::json(status, json!({"error": message.to_string()}))
+    }
+}
+
+/// The webhook endpoint: a [`Consumer`] plus delivery checks. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    consumer: Consumer,
+    options: Arc<DeliveryOptions>,
+}
+
+/// Severity of a status for batch aggregation: retryable > other failure > success.
+fn severity(status: StatusCode) -> u8 {
+    if status.is_success() {
+        0
+    } else if commerce_kit_core::http::is_retryable(status) {
+        2
+    } else {
+        1
+    }
+}
+
+impl Delivery {
+    /// The endpoint over `consumer` with `options`.
+    pub fn new(consumer: Consumer, options: DeliveryOptions) -> Self {
+        if let Some(v) = &options.verification {
+            if v.client_id.is_none() {
+                tracing::warn!(
+                    "I/O Events signatures are verified but no client id is set: recipientclientid is not checked (set OAUTH_CLIENT_ID)"
+                );
+            }
+        } else {
+            tracing::warn!(
+                "I/O Events signatures are NOT verified: anyone who can reach POST /events can inject events (set OAUTH_CLIENT_ID, or EVENTS_VERIFY_SIGNATURES=true)"
+            );
+        }
+        Self {
+            consumer,
+            options: Arc::new(options),
+        }
+    }
+
+    /// The consumer behind the endpoint (shared with the local-bus loop).
+    pub fn consumer(&self) -> &Consumer {
+        &self.consumer
+    }
+
+    /// The options.
+    pub fn options(&self) -> &DeliveryOptions {
+        &self.options
+    }
+
+    /// `GET /events?challenge=X`: 200 with X as `text/plain`, or
+    /// `{"challenge":"X"}` when the client accepts JSON (`Accept` names
+    /// `application/json`) and not `text/plain` first.
+    pub fn get(&self, challenge: Option<&str>, headers: &HeaderMap) -> DeliveryResponse {
+        let Some(challenge) = challenge.filter(|c| !c.is_empty()) else {
+            return DeliveryResponse::error(StatusCode::BAD_REQUEST, "missing query parameter 'challenge'");
+        };
+        if challenge.len() > MAX_CHALLENGE_LEN || challenge.chars().any(char::is_control) {
+            return DeliveryResponse::error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "invalid query parameter 'challenge': expected at most {MAX_CHALLENGE_LEN} printable characters"
+                ),
+            );
+        }
+        let accept = headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let json_at = accept.find("application/json");
+        let text_at = accept.find("text/plain");
+        let wants_json = match (json_at, text_at) {
+            (Some(j), Some(t)) => j < t,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        tracing::info!(
+            format = if wants_json { "json" } else { "text" },
+            "answered I/O Events challenge"
+        );
+        if wants_json {
+            DeliveryResponse::json(StatusCode::OK, json!({ "challenge": challenge }))
+        } else {
+            DeliveryResponse {
+                status: StatusCode::OK,
+                body: ResponseBody::Text(challenge.to_owned()),
+            }
+        }
+    }
+
+    /// `POST /events` with the raw body bytes (already read within the limit).
+    pub async fn post(&self, headers: &HeaderMap, body: Bytes) -> DeliveryResponse {
+        let started = Instant::now();
+        let response = self.post_inner(headers, body).await;
+        let (events, outcome, event_type, event_id) = match &response.1 {
+            Some(s) => (
+                s.events,
+                s.outcome.as_str(),
+                s.event_type.as_deref(),
+                s.event_id.as_deref(),
+            ),
+            None => (0, "rejected", None, None),
+        };
+        let response = response.0;
+        tracing::info!(
+            status = response.status.as_u16(),
+            events,
+            outcome,
+            event_type = event_type.unwrap_or("-"),
+            event_id = event_id.unwrap_or("-"),
+            error = error_text(&response),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "events delivery"
+        );
+        response
+    }
+
+    async fn post_inner(&self, headers: &HeaderMap, body: Bytes) -> (DeliveryResponse, Option<Summary>) {
+        let parsed = match parse_json(&body) {
+            Ok(v) => v,
+            Err(e) => return (DeliveryResponse::error(e.status(), e), None),
+        };
+        if let Some(url) = parsed.as_object().and_then(|o| o.get("validationUrl")) {
+            if parsed.get("specversion").is_none() {
+                return (self.validate_registration(url).await, None);
+            }
+        }
+        if let Some(v) = &self.options.verification {
+            if let Err(failure) = v.verifier.verify(headers, &body).await {
+                tracing::warn!(reason = %failure, "rejected an I/O Events delivery");
+                return (DeliveryResponse::error(failure.status(), failure), None);
+            }
+        }
+        match parsed {
+            Value::Array(items) => self.batch(items).await,
+            item @ Value::Object(_) => {
+                let header_id = header(headers, "x-adobe-event-id");
+                let retry_count = header(headers, "x-adobe-retry-count").and_then(|v| v.parse().ok());
+                let (id, ty) = describe(&item);
+                let event_id = header_id.map(str::to_owned).or(id);
+                let (status, body, outcome) = match self.one(item, header_id, retry_count).await {
+                    Ok(d) => {
+                        tracing::debug!(handler = d.handler.as_deref().unwrap_or("-"), "dispatched");
+                        (d.status, d.body, d.outcome.as_str())
+                    }
+                    Err(rejected) => (rejected.status, rejected.body, "rejected"),
+                };
+                let summary = Summary {
+                    events: 1,
+                    outcome: outcome.into(),
+                    event_type: ty,
+                    event_id,
+                };
+                (DeliveryResponse::json(status, body), Some(summary))
+            }
+            _ => (
+                DeliveryResponse::error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid delivery: expected a CloudEvent object or an array of CloudEvents",
+                ),
+                None,
+            ),
+        }
+    }
+
+    async fn validate_registration(&self, url: &Value) -> DeliveryResponse {
+        match validation::confirm(url, &self.options.validation).await {
+            Ok(()) => {
+                tracing::info!("I/O Events registration confirmed through validationUrl");
+                DeliveryResponse::json(
+                    StatusCode::OK,
+                    json!({"success": true, "message": "registration validated through validationUrl"}),
+                )
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "I/O Events validationUrl not confirmed");
+                DeliveryResponse::error(e.status(), e)
+            }
+        }
+    }
+
+    /// One event: CloudEvent checks, recipient check, dispatch.
+    async fn one(
+        &self,
+        item: Value,
+        header_id: Option<&str>,
+        retry_count: Option<u32>,
+    ) -> Result<Dispatched, Rejected> {
+        let event = CloudEvent::from_value(item).map_err(|e| Rejected::new(StatusCode::BAD_REQUEST, e))?;
+        if let Some(expected) = self.options.verification.as_ref().and_then(|v| v.client_id.as_deref()) {
+            match event.recipient_client_id() {
+                None => {
+                    return Err(Rejected::new(
+                        StatusCode::UNAUTHORIZED,
+                        "missing recipientclientid: the event does not name the client id it was delivered for",
+                    ));
+                }
+                Some(got) if got != expected => {
+                    return Err(Rejected::new(
+                        StatusCode::UNAUTHORIZED,
+                        format!("recipientclientid '{got}' does not match this consumer's client id (OAUTH_CLIENT_ID)"),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let mut ctx = EventContext::new(header_id.unwrap_or(event.event_id()).to_owned());
+        ctx.retry_count = retry_count;
+        ctx.source = DeliverySource::Http;
+        Ok(self.consumer.dispatch(event, ctx).await)
+    }
+
+    async fn batch(&self, items: Vec<Value>) -> (DeliveryResponse, Option<Summary>) {
+        if items.is_empty() {
+            return (
+                DeliveryResponse::error(StatusCode::BAD_REQUEST, "invalid delivery: empty batch"),
+                None,
+            );
+        }
+        let count = items.len();
+        let described: Vec<(Option<String>, Option<String>)> = items.iter().map(describe).collect();
+        let results = futures_util::future::join_all(items.into_iter().map(|item| self.one(item, None, None))).await;
+        let mut worst = StatusCode::OK;
+        let mut entries = Vec::with_capacity(count);
+        let mut handled = 0;
+        for (index, (result, (id, ty))) in results.into_iter().zip(described).enumerate() {
+            let (status, body) = match result {
+                Ok(d) => {
+                    if d.is_success() {
+                        handled += 1;
+                    }
+                    (d.status, d.body)
+                }
+                Err(r) => (r.status, r.body),
+            };
+            if severity(status) > severity(worst) {
+                worst = status;
+            }
+            entries.push(json!({"index": index, "id": id, "type": ty, "status": status.as_u16(), "body": body}));
+        }
+        let summary = Summary {
+            events: count,
+            outcome: format!("batch {handled}/{count} ok"),
+            event_type: None,
+            event_id: None,
+        };
+        (
+            DeliveryResponse::json(worst, json!({ "results": entries })),
+            Some(summary),
+        )
+    }
+}
+
+/// An event refused before dispatch.
+struct Rejected {
+    status: StatusCode,
+    body: Value,
+}
+
+impl Rejected {
+    fn new(status: StatusCode, message: impl std::fmt::Display) -> Self {
+        Self {
+            status,
+            body: json!({"error": message.to_string()}),
+        }
+    }
+}
+
+struct Summary {
+    events: usize,
+    outcome: String,
+    event_type: Option<String>,
+    event_id: Option<String>,
+}
+
+/// The stable id (`eventid`, `event_id`, `id`) and `type` of a raw event, for logs and batch results.
+fn describe(item: &Value) -> (Option<String>, Option<String>) {
+    let s = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
+    (s("eventid").or_else(|| s("event_id")).or_else(|| s("id")), s("type"))
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+}
+
+fn error_text(response: &DeliveryResponse) -> &str {
+    match &response.body {
+        ResponseBody::Json(v) => v.get("error").and_then(Value::as_str).unwrap_or(""),
+        ResponseBody::Text(_) => "",
+    }
+}
+
+/// Maps a body read failure to the endpoint's response (413 or 400).
+pub fn body_error(err: &BodyError) -> DeliveryResponse {
+    DeliveryResponse::error(err.status(), err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_orders_retryable_above_final_failures_above_success() {
+        let s = |c: u16| severity(StatusCode::from_u16(c).expect("code"));
+        assert!(s(503) > s(400));
+        assert!(s(429) > s(404));
+        assert!(s(400) > s(200));
+        assert_eq!(s(505), s(400), "505 is final");
+        assert_eq!(s(201), s(200));
+    }
+}
