@@ -1,2 +1,32 @@
-//! placeholder, wired by its issue
-fn main() {}
+//! `check-stock`: the check-stock synchronous Commerce webhook on its own
+//! (`POST /webhook/check-stock`, `GET /health`). `--help` lists every setting.
+
+use clap::Parser;
+use commerce_kit_core::config::{self, ServerArgs};
+use commerce_kit_core::server;
+use commerce_kit_webhook::cli::CheckStockArgs;
+
+/// Adobe Commerce check-stock webhook: validates the call, checks stock, answers in Commerce's format.
+#[derive(Debug, Parser)]
+#[command(name = "check-stock", version, about)]
+struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    check_stock: CheckStockArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Args = config::parse();
+    let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
+    let service = args
+        .check_stock
+        .build(&args.server)
+        .unwrap_or_else(|e| config::exit_config_error(&e));
+    service.reload_on_sighup()?;
+    let listener = server::bind(args.server.listen).await?;
+    let app = server::app(commerce_kit_webhook::router(service));
+    server::serve(listener, app, server::shutdown_signal(), args.server.shutdown_grace()).await?;
+    Ok(())
+}

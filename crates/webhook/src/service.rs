@@ -9,7 +9,8 @@
 //! body (`{"op":"success"}` or `{"op":"exception","message":…}`), except a
 //! missing or invalid signature (HTTP 401 `{"error":…}`). Checker errors,
 //! timeouts and panics answer a generic message; their details go to the log.
-//! One log line per call: `outcome`, `reason`, `items`, `elapsed_us`.
+//! One log line per call: `outcome`, `reason`, `items`, `elapsed_us` (and `detail`,
+//! the message answered, for exceptions).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -244,7 +245,7 @@ fn log_outcome(result: &Result<Operation, CheckStockError>, items: usize, elapse
             reason = err.reason(),
             items,
             elapsed_us,
-            message = %err,
+            detail = %err,
             "check-stock"
         ),
     }

@@ -1,0 +1,165 @@
+//! Runs a server binary as a child process (shared by the binaries' tests).
+//!
+//! The child runs in an empty temporary directory (so no `.env` is picked up),
+//! with the settings of the flows removed from its environment, and its stdout
+//! (the logs) collected line by line.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Environment variables that would change what the child does.
+const SCRUBBED: &[&str] = &[
+    "LISTEN",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "RUST_LOG",
+    "BODY_LIMIT_BYTES",
+    "SHUTDOWN_GRACE_SECS",
+    "INVENTORY_FILE",
+    "STOCK_CHECKER_URL",
+    "STOCK_CHECKER_TOKEN",
+    "STOCK_CHECK_TIMEOUT_MS",
+    "COMMERCE_WEBHOOK_PUBLIC_KEY",
+    "COMMERCE_WEBHOOK_PUBLIC_KEY_FILE",
+];
+
+/// A running server binary.
+pub struct Server {
+    child: std::process::Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    /// Where it listens, from its `listening on http://IP:PORT` line.
+    pub addr: SocketAddr,
+    _cwd: tempfile::TempDir,
+}
+
+fn command(exe: &str, args: &[&str], env: &[(&str, &str)], cwd: &std::path::Path) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.args(args).current_dir(cwd);
+    for name in SCRUBBED {
+        cmd.env_remove(name);
+    }
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd
+}
+
+impl Server {
+    /// Starts `exe` and waits (up to 20 s) for its listening line.
+    pub fn start(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let cwd = tempfile::tempdir().expect("temp dir");
+        let mut child = command(exe, args, env, cwd.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn server binary");
+        let stdout = child.stdout.take().expect("stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().expect("lock").push(line);
+            }
+        });
+        let mut server = Server {
+            child,
+            lines,
+            addr: "0.0.0.0:0".parse().expect("addr"),
+            _cwd: cwd,
+        };
+        let line = server.wait_for("listening on http://");
+        let at = line.find("listening on http://").expect("marker") + "listening on http://".len();
+        server.addr = line[at..].trim().parse().expect("IP:PORT after 'listening on http://'");
+        server
+    }
+
+    /// URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Every log line so far.
+    pub fn logs(&self) -> String {
+        self.lines.lock().expect("lock").join("\n")
+    }
+
+    /// Waits (up to 20 s) for a log line containing `needle`, and returns it.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        self.wait_for_nth(needle, 1)
+    }
+
+    /// Waits (up to 20 s) for the `n`-th log line containing `needle`, and returns it.
+    pub fn wait_for_nth(&mut self, needle: &str, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(line) = self
+                .lines
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|l| l.contains(needle))
+                .nth(n - 1)
+            {
+                return line.clone();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("server exited ({status}) before logging {needle:?}:\n{}", self.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line {needle:?} within 20 s:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a signal (`TERM`, `HUP`, …) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Sends SIGTERM and waits (up to 20 s) for the exit.
+    pub fn terminate(mut self) -> (ExitStatus, String) {
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                // Let the reader thread drain the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return (status, self.logs());
+            }
+            assert!(Instant::now() < deadline, "no exit within 20 s after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `exe` to completion (it is expected to exit on its own) and returns
+/// its status, stdout and stderr.
+pub fn run_to_exit(exe: &str, args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let out = command(exe, args, env, cwd.path()).output().expect("run binary");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

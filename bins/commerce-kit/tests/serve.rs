@@ -1,0 +1,89 @@
+//! `commerce-kit serve` as a child process: listening line, the check-stock
+//! route, health, JSON 404/405, and a clean exit on SIGTERM.
+
+#[path = "../../check-stock/tests/support/mod.rs"]
+mod support;
+
+use serde_json::{Value, json};
+use support::{Server, run_to_exit};
+
+const EXE: &str = env!("CARGO_BIN_EXE_commerce-kit");
+
+async fn call(method: reqwest::Method, url: String, body: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .request(method, url)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request");
+    (resp.status().as_u16(), resp.json().await.expect("JSON body"))
+}
+
+#[test]
+fn serve_runs_check_stock_on_one_port_and_stops_on_sigterm() {
+    let server = Server::start(EXE, &["serve", "--listen", "127.0.0.1:0"], &[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        use reqwest::Method;
+        let route = server.url("/webhook/check-stock");
+        let ok = r#"{"data":{"cart_id":"42","items":[{"item_id":1,"sku":"24-MB01","qty":"2.0000"}]}}"#;
+        assert_eq!(
+            call(Method::POST, route.clone(), ok).await,
+            (200, json!({"op": "success"}))
+        );
+        let short = r#"{"data":{"cart_id":"42","items":[{"sku":"24-WB02","qty":6},{"sku":"24-UG06","qty":1}]}}"#;
+        assert_eq!(
+            call(Method::POST, route.clone(), short).await,
+            (
+                200,
+                json!({"op": "exception", "message":
+                    "Not enough stock: 24-WB02 (requested 6, available 5), 24-UG06 (requested 1, available 0)"})
+            )
+        );
+        assert_eq!(
+            call(Method::POST, route.clone(), r#"{"data": }"#).await,
+            (
+                200,
+                json!({"op": "exception", "message": "invalid JSON at line 1 column 10: expected value"})
+            )
+        );
+        assert_eq!(
+            call(Method::GET, server.url("/health"), "").await,
+            (200, json!({"status": "ok"}))
+        );
+        assert_eq!(
+            call(Method::PUT, route, "").await,
+            (405, json!({"error": "method PUT not allowed on /webhook/check-stock"}))
+        );
+        assert_eq!(
+            call(Method::POST, server.url("/webhook/unknown"), "{}").await,
+            (404, json!({"error": "no route for POST /webhook/unknown"}))
+        );
+    });
+    let (status, logs) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{logs}");
+    assert!(logs.contains("using the built-in demo inventory"), "{logs}");
+    assert!(logs.contains("received SIGTERM") && logs.contains("stopped"), "{logs}");
+}
+
+#[test]
+fn without_a_subcommand_it_prints_usage_and_exits_2() {
+    let (status, _stdout, stderr) = run_to_exit(EXE, &[], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Usage: commerce-kit <COMMAND>"), "{stderr}");
+    assert!(stderr.contains("serve"), "{stderr}");
+}
+
+#[test]
+fn serve_reports_a_bad_setting_in_one_line() {
+    let (status, _stdout, stderr) = run_to_exit(EXE, &["serve", "--stock-check-timeout-ms", "0"], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: invalid configuration: --stock-check-timeout-ms (STOCK_CHECK_TIMEOUT_MS): must be greater than 0"
+    );
+}
