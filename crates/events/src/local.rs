@@ -1,0 +1,282 @@
+//! Consuming the embedded local bus: the in-process counterpart of Adobe I/O
+//! Events' webhook delivery.
+//!
+//! [`spawn_local`] starts a task that reads the journal from the consumer's
+//! last acknowledged offset and dispatches each event, in order, through the
+//! same [`Consumer::dispatch`] as `POST /events`:
+//!
+//! - success (2xx, including duplicates and loop-guard discards) → the offset is
+//!   acknowledged (`bus.ack`, durable) before the next event is read;
+//! - a retryable status (429, 5xx except 505) → retried after a backoff
+//!   (`EVENTS_LOCAL_RETRY_INITIAL_MS` doubling up to `EVENTS_LOCAL_RETRY_MAX_MS`),
+//!   at most `EVENTS_LOCAL_MAX_ATTEMPTS` attempts in all; the events behind it
+//!   wait (order is kept);
+//! - any other status, or retries exhausted → parked in the dead-letter list
+//!   (`bus.dead_letter`, which acknowledges past it atomically) with the status
+//!   and message as the reason.
+//!
+//! Crash safety: an acknowledged event is never dispatched again; an event
+//! handled but not yet acknowledged when the process dies is dispatched again
+//! after the restart (at least once). That window is the time between the
+//! handler returning and the acknowledgement's fsync; a durable dedupe mark
+//! would sit in the same window (it too can only be written after the handler
+//! returns), so the acknowledgement itself is the durable "handled" record.
+//! Handlers should still be idempotent.
+//!
+//! Dead letters are inspected with [`LocalBus::dead_letters`] (consumer name
+//! [`DEFAULT_CONSUMER_NAME`] by default), e.g. `event-consumer dead-letters
+//! --data-dir ./data` while the server is stopped (the journal is locked by
+//! the running process).
+//!
+//! Shutdown: [`LocalConsumerHandle::shutdown`] lets the event being handled
+//! finish (bounded by the handler deadline), interrupts backoff waits, and
+//! returns; the next start resumes from the last acknowledged offset.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::bus::{BusError, BusRecord, LocalBus};
+use crate::consumer::Consumer;
+use crate::handler::{DeliverySource, EventContext};
+
+/// Consumer name under which the loop acknowledges and dead-letters by default.
+pub const DEFAULT_CONSUMER_NAME: &str = "events-consumer";
+
+/// How the loop reads and retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalOptions {
+    /// The consumer name in the journal (acks and dead letters are per name).
+    pub consumer_name: String,
+    /// Attempts per event for retryable failures, the first included (at least 1).
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubles each time.
+    pub initial_backoff: Duration,
+    /// Cap of the wait between retries.
+    pub max_backoff: Duration,
+    /// Records read per journal read.
+    pub read_batch: usize,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self {
+            consumer_name: DEFAULT_CONSUMER_NAME.to_owned(),
+            max_attempts: 10,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            read_batch: 64,
+        }
+    }
+}
+
+impl LocalOptions {
+    /// The wait before retry number `retry` (1-based).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// The running loop. Dropping the handle does not stop it; call [`shutdown`](Self::shutdown).
+#[derive(Debug)]
+pub struct LocalConsumerHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl LocalConsumerHandle {
+    /// Asks the loop to stop after the event in progress (non-blocking).
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Asks the loop to stop and waits until it has.
+    pub async fn shutdown(self) {
+        self.stop();
+        self.join().await;
+    }
+
+    /// Waits for the loop to end (it only ends after [`stop`](Self::stop)).
+    pub async fn join(self) {
+        if let Err(err) = self.task.await {
+            tracing::error!(error = %err, "local bus consumer task failed");
+        }
+    }
+
+    /// True once the loop has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+/// Starts consuming `bus` with `consumer`; see the module docs.
+pub fn spawn_local(consumer: Consumer, bus: LocalBus, options: LocalOptions) -> LocalConsumerHandle {
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(run(consumer, bus, options, stop_rx));
+    LocalConsumerHandle { stop, task }
+}
+
+/// Sleeps for `d` unless a stop is requested first; true when stopping.
+async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(d) => *stop.borrow(),
+        _ = stop.changed() => true,
+    }
+}
+
+/// Retries a bus operation with capped backoff until it succeeds (Some) or a stop is requested (None).
+async fn persist<T, F, Fut>(
+    what: &str,
+    options: &LocalOptions,
+    stop: &mut watch::Receiver<bool>,
+    mut op: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, BusError>>,
+{
+    let mut failures = 0u32;
+    loop {
+        match op().await {
+            Ok(v) => return Some(v),
+            Err(err) => {
+                failures += 1;
+                let wait = options.backoff(failures);
+                tracing::error!(error = %err, retry_in_ms = wait.as_millis() as u64, "local bus {what} failed; retrying");
+                if sleep_or_stop(stop, wait).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+async fn run(consumer: Consumer, bus: LocalBus, options: LocalOptions, mut stop: watch::Receiver<bool>) {
+    let name = options.consumer_name.clone();
+    let Some(mut next) = persist("read of the acknowledged offset", &options, &mut stop, || {
+        bus.acked(&name)
+    })
+    .await
+    else {
+        return;
+    };
+    let mut head = bus.subscribe();
+    tracing::info!(consumer = %name, from = next, head = bus.head(), "local bus consumer started");
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let current_head = *head.borrow_and_update();
+        if next >= current_head {
+            tokio::select! {
+                changed = head.changed() => if changed.is_err() { break },
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        let batch = options.read_batch.max(1);
+        let Some(records) = persist("read", &options, &mut stop, || bus.read(next, batch)).await else {
+            break;
+        };
+        if records.is_empty() {
+            // head is ahead but nothing readable yet: do not spin.
+            if sleep_or_stop(&mut stop, Duration::from_millis(50)).await {
+                break;
+            }
+            continue;
+        }
+        for record in records {
+            if !process(&consumer, &bus, &options, &record, &mut stop).await {
+                tracing::info!(consumer = %name, next = record.offset, "local bus consumer stopped");
+                return;
+            }
+            next = record.offset + 1;
+            if *stop.borrow() {
+                break;
+            }
+        }
+    }
+    tracing::info!(consumer = %name, next, "local bus consumer stopped");
+}
+
+/// Dispatches one record until it is acknowledged or dead-lettered (true), or a
+/// stop interrupts a retry wait (false: not acknowledged, redelivered next start).
+async fn process(
+    consumer: &Consumer,
+    bus: &LocalBus,
+    options: &LocalOptions,
+    record: &BusRecord,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let name = options.consumer_name.as_str();
+    let max_attempts = options.max_attempts.max(1);
+    let mut attempt = 0u32;
+    loop {
+        let mut ctx = EventContext::new(record.event.event_id().to_owned());
+        ctx.retry_count = (attempt > 0).then_some(attempt);
+        ctx.source = DeliverySource::LocalBus { offset: record.offset };
+        let d = consumer.dispatch(record.event.clone(), ctx).await;
+        attempt += 1;
+        tracing::info!(
+            offset = record.offset,
+            event_type = %record.event.event_type,
+            event_id = %record.event.event_id(),
+            handler = d.handler.as_deref().unwrap_or("-"),
+            outcome = d.outcome.as_str(),
+            status = d.status.as_u16(),
+            attempt,
+            error = d.error_message(),
+            elapsed_ms = d.elapsed.as_millis() as u64,
+            "local bus event"
+        );
+        if d.is_success() {
+            let next = record.offset + 1;
+            return persist("ack", options, stop, || bus.ack(name, next)).await.is_some();
+        }
+        if d.is_retryable() && attempt < max_attempts {
+            let wait = options.backoff(attempt);
+            tracing::warn!(
+                offset = record.offset,
+                retry_in_ms = wait.as_millis() as u64,
+                "retryable failure; the events behind this one wait"
+            );
+            if sleep_or_stop(stop, wait).await {
+                return false;
+            }
+            continue;
+        }
+        let detail = json!({"status": d.status.as_u16(), "error": d.error_message()}).to_string();
+        let reason = if d.is_retryable() {
+            format!("gave up after {attempt} attempts: {detail}")
+        } else {
+            format!("not retryable: {detail}")
+        };
+        tracing::warn!(offset = record.offset, reason = %reason, "event parked in the dead-letter list");
+        return persist("dead_letter", options, stop, || bus.dead_letter(name, record, &reason))
+            .await
+            .is_some();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let o = LocalOptions {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(700),
+            ..LocalOptions::default()
+        };
+        let waits: Vec<u128> = (1..=6).map(|r| o.backoff(r).as_millis()).collect();
+        assert_eq!(waits, vec![100, 200, 400, 700, 700, 700]);
+        assert_eq!(o.backoff(200), Duration::from_millis(700), "no overflow");
+    }
+}
