@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod dedupe;
 pub mod delivery;
 pub mod handler;
+pub mod handlers;
 pub mod local;
 pub mod loop_guard;
 pub mod pipeline;
