@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod bus;
+pub mod catalog;
 pub mod cloudevent;
 pub mod consumer;
 pub mod dedupe;
