@@ -463,10 +463,10 @@ impl Consumer {
         if let Err(err) = inner.dedupe.complete(&dedupe_key).await {
             tracing::warn!(error = %err, "event handled but its dedupe mark could not be stored");
         }
-        if let Some(fp) = &fingerprint {
-            if let Err(err) = inner.loop_guard.record(fp).await {
-                tracing::warn!(error = %err, "event handled but its loop-guard fingerprint could not be stored");
-            }
+        if let Some(fp) = &fingerprint
+            && let Err(err) = inner.loop_guard.record(fp).await
+        {
+            tracing::warn!(error = %err, "event handled but its loop-guard fingerprint could not be stored");
         }
         let HandlerResult { status, body } = result;
         (status, json!({"type": event_type, "response": body}), Outcome::Handled)

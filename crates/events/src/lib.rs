@@ -4,6 +4,7 @@
 
 pub mod bus;
 pub mod catalog;
+pub mod cli;
 pub mod cloudevent;
 pub mod consumer;
 pub mod dedupe;
@@ -14,5 +15,9 @@ pub mod local;
 pub mod loop_guard;
 pub mod pipeline;
 pub mod routing;
+pub mod service;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+
+pub use delivery::router;
+pub use service::ConsumerService;

@@ -264,6 +264,17 @@ async fn process(
     }
 }
 
+/// The dead letters of `consumer_name` as JSON objects, oldest first:
+/// `{"offset":…,"at":"<RFC 3339>","reason":"…","event":{…CloudEvent…}}`.
+pub async fn dead_letters_json(bus: &LocalBus, consumer_name: &str) -> Result<Vec<serde_json::Value>, BusError> {
+    Ok(bus
+        .dead_letters(consumer_name)
+        .await?
+        .into_iter()
+        .map(|d| json!({"offset": d.offset, "at": d.at, "reason": d.reason, "event": d.event}))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

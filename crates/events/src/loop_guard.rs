@@ -385,7 +385,7 @@ mod tests {
         }]))
         .expect("parse");
         assert!(rules[0].cross_origin_only);
-        let err = serde_json::from_value::<Vec<LoopGuardRule>>(json!([{"entity": "x"}])).unwrap_err();
+        let err = serde_json::from_value::<Vec<LoopGuardRule>>(json!([{"entity": "x"}])).expect_err("must fail");
         assert_eq!(err.to_string(), "missing field `event_types`");
     }
 }

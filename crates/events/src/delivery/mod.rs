@@ -232,16 +232,16 @@ impl Delivery {
             Ok(v) => v,
             Err(e) => return (DeliveryResponse::error(e.status(), e), None),
         };
-        if let Some(url) = parsed.as_object().and_then(|o| o.get("validationUrl")) {
-            if parsed.get("specversion").is_none() {
-                return (self.validate_registration(url).await, None);
-            }
+        if let Some(url) = parsed.as_object().and_then(|o| o.get("validationUrl"))
+            && parsed.get("specversion").is_none()
+        {
+            return (self.validate_registration(url).await, None);
         }
-        if let Some(v) = &self.options.verification {
-            if let Err(failure) = v.verifier.verify(headers, &body).await {
-                tracing::warn!(reason = %failure, "rejected an I/O Events delivery");
-                return (DeliveryResponse::error(failure.status(), failure), None);
-            }
+        if let Some(v) = &self.options.verification
+            && let Err(failure) = v.verifier.verify(headers, &body).await
+        {
+            tracing::warn!(reason = %failure, "rejected an I/O Events delivery");
+            return (DeliveryResponse::error(failure.status(), failure), None);
         }
         match parsed {
             Value::Array(items) => self.batch(items).await,

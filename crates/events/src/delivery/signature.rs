@@ -269,10 +269,10 @@ impl SignatureVerifier {
         if cache.len() >= MAX_ENTRIES {
             cache.retain(|_, e| e.until > now);
         }
-        if cache.len() >= MAX_ENTRIES {
-            if let Some(oldest) = cache.iter().min_by_key(|(_, e)| e.until).map(|(k, _)| k.clone()) {
-                cache.remove(&oldest);
-            }
+        if cache.len() >= MAX_ENTRIES
+            && let Some(oldest) = cache.iter().min_by_key(|(_, e)| e.until).map(|(k, _)| k.clone())
+        {
+            cache.remove(&oldest);
         }
         cache.insert(
             url.to_owned(),
@@ -362,7 +362,7 @@ mod tests {
             "/a\\b",
         ] {
             assert_eq!(
-                v.key_url(bad).unwrap_err(),
+                v.key_url(bad).expect_err("must fail"),
                 format!("public key path '{bad}' is not a path on https://static.adobeioevents.com"),
                 "{bad}"
             );

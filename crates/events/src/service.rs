@@ -1,0 +1,65 @@
+//! [`ConsumerService`]: what a binary needs from the events consumer: the
+//! `GET|POST /events` router and the local-bus loop.
+//!
+//! ```no_run
+//! # async fn run(args: commerce_kit_events::cli::ConsumerArgs, bus: commerce_kit_events::bus::LocalBus)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! use commerce_kit_core::server;
+//!
+//! let store = args.state_store().await?;
+//! let events = args.build(store, Some(bus))?;
+//! let local = events.spawn_local(); // None without a bus
+//! let listener = server::bind("127.0.0.1:8080".parse()?).await?;
+//! server::serve(listener, server::app(events.router()), server::shutdown_signal(), std::time::Duration::from_secs(30)).await?;
+//! if let Some(local) = local {
+//!     local.shutdown().await; // finishes the event in progress, then stops
+//! }
+//! # Ok(()) }
+//! ```
+
+use crate::bus::LocalBus;
+use crate::consumer::Consumer;
+use crate::delivery::{Delivery, router};
+use crate::local::{LocalConsumerHandle, LocalOptions, spawn_local};
+
+/// The events consumer, built from configuration ([`crate::cli::ConsumerArgs::build`]).
+#[derive(Debug, Clone)]
+pub struct ConsumerService {
+    delivery: Delivery,
+    bus: Option<LocalBus>,
+    local: LocalOptions,
+}
+
+impl ConsumerService {
+    /// Assembles a service; `bus` is consumed by [`spawn_local`](Self::spawn_local).
+    pub fn new(delivery: Delivery, bus: Option<LocalBus>, local: LocalOptions) -> Self {
+        Self { delivery, bus, local }
+    }
+
+    /// `GET|POST /events`.
+    pub fn router(&self) -> axum::Router {
+        router(self.delivery.clone())
+    }
+
+    /// The webhook endpoint.
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    /// The consumer (dispatch) shared by HTTP and the local bus.
+    pub fn consumer(&self) -> &Consumer {
+        self.delivery.consumer()
+    }
+
+    /// The local-bus loop's options.
+    pub fn local_options(&self) -> &LocalOptions {
+        &self.local
+    }
+
+    /// Starts consuming the local bus, when one was given; stop it with
+    /// [`LocalConsumerHandle::shutdown`] after the server stops.
+    pub fn spawn_local(&self) -> Option<LocalConsumerHandle> {
+        let bus = self.bus.clone()?;
+        Some(spawn_local(self.consumer().clone(), bus, self.local.clone()))
+    }
+}
