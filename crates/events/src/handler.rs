@@ -50,8 +50,9 @@ pub enum DeliverySource {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct EventContext {
-    /// The id that stays stable across redeliveries (`x-adobe-event-id`,
-    /// `eventid`, or the CloudEvent `id`): the dedupe key.
+    /// The id that stays stable across redeliveries: the dedupe key. Over HTTP:
+    /// the signed body's `eventid` (or deprecated `event_id`), else the
+    /// `x-adobe-event-id` header, else the CloudEvent `id`.
     pub event_id: String,
     /// How many times this event was delivered before (`x-adobe-retry-count`, or
     /// the local loop's attempt number); `None` when unknown or first delivery

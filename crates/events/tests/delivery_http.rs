@@ -549,13 +549,15 @@ async fn a_redelivered_event_id_is_not_handled_twice() {
     let (first, _) = post(&s.url, headers.clone(), body.clone()).await;
     assert_eq!(first, StatusCode::OK);
     headers.insert("x-adobe-retry-count", "1".parse().expect("hv"));
-    let (second, resp) = post(&s.url, headers, body).await;
+    let (second, resp) = post(&s.url, headers.clone(), body.clone()).await;
     assert_eq!(second, StatusCode::OK);
-    assert_eq!(
-        resp,
-        json!({"type": "com.adobe.commerce.observer.customer_delete_commit_after",
-            "response": {"success": true, "message": "event 'dup' was already handled; not handled again"}})
-    );
+    let duplicate = json!({"type": "com.adobe.commerce.observer.customer_delete_commit_after",
+        "response": {"success": true, "message": "event 'dup' was already handled; not handled again"}});
+    assert_eq!(resp, duplicate);
+    // a replay with another (unsigned) x-adobe-event-id header is still the signed body's event
+    headers.insert("x-adobe-event-id", "forged-new-id".parse().expect("hv"));
+    let (third, resp) = post(&s.url, headers, body).await;
+    assert_eq!((third, resp), (StatusCode::OK, duplicate));
     assert_eq!(s.calls.load(Ordering::SeqCst), 1);
 }
 

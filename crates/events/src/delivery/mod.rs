@@ -249,7 +249,7 @@ impl Delivery {
                 let header_id = header(headers, "x-adobe-event-id");
                 let retry_count = header(headers, "x-adobe-retry-count").and_then(|v| v.parse().ok());
                 let (id, ty) = describe(&item);
-                let event_id = header_id.map(str::to_owned).or(id);
+                let event_id = id.or_else(|| header_id.map(str::to_owned));
                 let (status, body, outcome) = match self.one(item, header_id, retry_count).await {
                     Ok(d) => {
                         tracing::debug!(handler = d.handler.as_deref().unwrap_or("-"), "dispatched");
@@ -316,7 +316,14 @@ impl Delivery {
                 Some(_) => {}
             }
         }
-        let mut ctx = EventContext::new(header_id.unwrap_or(event.event_id()).to_owned());
+        // The dedupe id comes from the signed body first (Adobe's `eventid`, or the
+        // deprecated `event_id`): the `x-adobe-event-id` header is not signed, so
+        // trusting it first would let a replayed delivery with a new header dodge dedupe.
+        let signed_id = event
+            .extension_str("eventid")
+            .or_else(|| event.extension_str("event_id"));
+        let id = signed_id.or(header_id).unwrap_or(&event.id);
+        let mut ctx = EventContext::new(id.to_owned());
         ctx.retry_count = retry_count;
         ctx.source = DeliverySource::Http;
         Ok(self.consumer.dispatch(event, ctx).await)
