@@ -1,2 +1,32 @@
-//! placeholder, wired by its issue
-fn main() {}
+//! `ingestion-webhook`: back offices POST events to `/ingestion/webhook`; they
+//! are authenticated, validated and published to Adobe I/O Events or the
+//! embedded durable bus. Every setting is a flag and an environment variable
+//! (`--help`); see `commerce_kit_ingestion::cli`.
+
+use clap::Parser;
+use commerce_kit_core::config::{self, ServerArgs};
+use commerce_kit_core::server;
+use commerce_kit_ingestion::cli::IngestionArgs;
+
+/// The ingestion webhook server.
+#[derive(Debug, Parser)]
+#[command(name = "ingestion-webhook", version, about)]
+struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    ingestion: IngestionArgs,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args: Args = config::parse();
+    let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
+    let service = args
+        .ingestion
+        .build(args.server.body_limit)
+        .unwrap_or_else(|e| config::exit_config_error(&e));
+    let listener = server::bind(args.server.listen).await?;
+    let app = server::app(commerce_kit_ingestion::router(service));
+    server::serve(listener, app, server::shutdown_signal(), args.server.shutdown_grace()).await
+}

@@ -1,0 +1,383 @@
+//! Configuration of the ingestion webhook: flags with environment variables,
+//! validated into an [`IngestionService`].
+//!
+//! | flag | env | default |
+//! |---|---|---|
+//! | `--oauth-client-id ID` | `OAUTH_CLIENT_ID` | none |
+//! | `--oauth-client-secret SECRET` | `OAUTH_CLIENT_SECRET` | none |
+//! | `--oauth-org-id ORG` | `OAUTH_ORG_ID` | none (sent as `x-ims-org-id` when set) |
+//! | `--oauth-scopes LIST` | `OAUTH_SCOPES` | `adobeio_api` |
+//! | `--io-events-provider-id UUID` | `IO_EVENTS_PROVIDER_ID` | none |
+//! | `--ims-base-url URL` | `IMS_BASE_URL` | `https://ims-na1.adobelogin.com` |
+//! | `--io-events-ingress-url URL` | `IO_EVENTS_INGRESS_URL` | `https://eventsingress.adobe.io` |
+//! | `--io-events-retry-budget-secs SECS` | `IO_EVENTS_RETRY_BUDGET_SECS` | 15 |
+//! | `--ingestion-auth MODE` | `INGESTION_AUTH` | `none` (`api-key`, `hmac`) |
+//! | `--ingestion-api-keys K1,K2` | `INGESTION_API_KEYS` | none |
+//! | `--ingestion-hmac-secret SECRET` | `INGESTION_HMAC_SECRET` | none |
+//! | `--ingestion-hmac-window-secs SECS` | `INGESTION_HMAC_WINDOW_SECS` | 300 |
+//! | `--ingestion-idempotency-ttl-secs SECS` | `INGESTION_IDEMPOTENCY_TTL_SECS` | 86400 |
+//! | `--data-dir DIR` | `DATA_DIR` | `./data` |
+//! | `--events-catalog-file FILE` | `EVENTS_CATALOG_FILE` | none (built-in catalog) |
+//! | `--events-catalog-mode MODE` | `EVENTS_CATALOG_MODE` | `extend` (`replace`) |
+//!
+//! Adobe I/O Events is used when `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and
+//! `IO_EVENTS_PROVIDER_ID` are all set; with none of them, events go to the
+//! embedded durable bus in `DATA_DIR`; some but not all is a start-up error.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use commerce_kit_core::config::{ConfigError, comma_list};
+use commerce_kit_core::http::{ClientTimeouts, client};
+use commerce_kit_events::bus::LocalBus;
+use commerce_kit_events::catalog::CatalogArgs;
+use reqwest::Url;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::auth::{ApiKeyAuth, Authenticator, HmacAuth, NoAuth};
+use crate::publisher::ims::{ImsCredentials, ImsTokenProvider};
+use crate::publisher::{EventPublisher, IoEventsOptions, IoEventsPublisher, LocalBusPublisher};
+use crate::service::{IngestionService, LOCAL_SOURCE};
+
+/// How back offices authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AuthMode {
+    /// No authentication (a warning is logged at start-up).
+    #[default]
+    None,
+    /// `Authorization: Bearer <key>` or `x-api-key: <key>`.
+    ApiKey,
+    /// HMAC-SHA256 signature headers (see [`crate::auth::hmac`]).
+    Hmac,
+}
+
+/// Adobe I/O Events publishing settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IoEventsArgs {
+    /// OAuth server-to-server client id (also the x-api-key sent to I/O Events).
+    #[arg(long, env = "OAUTH_CLIENT_ID", value_name = "ID")]
+    pub oauth_client_id: Option<String>,
+
+    /// OAuth server-to-server client secret.
+    #[arg(long, env = "OAUTH_CLIENT_SECRET", hide_env_values = true, value_name = "SECRET")]
+    pub oauth_client_secret: Option<SecretString>,
+
+    /// IMS organization id, sent as x-ims-org-id when set.
+    #[arg(long, env = "OAUTH_ORG_ID", value_name = "ORG")]
+    pub oauth_org_id: Option<String>,
+
+    /// IMS scopes, comma-separated.
+    #[arg(long, env = "OAUTH_SCOPES", default_value = "adobeio_api", value_name = "LIST")]
+    pub oauth_scopes: String,
+
+    /// The back-office events provider's UUID in I/O Events (CloudEvent source urn:uuid:<id>).
+    #[arg(long, env = "IO_EVENTS_PROVIDER_ID", value_name = "UUID")]
+    pub io_events_provider_id: Option<String>,
+
+    /// Adobe IMS base URL (tokens are requested from <url>/ims/token/v3).
+    #[arg(
+        long,
+        env = "IMS_BASE_URL",
+        default_value = "https://ims-na1.adobelogin.com",
+        value_name = "URL"
+    )]
+    pub ims_base_url: String,
+
+    /// Adobe I/O Events ingress URL.
+    #[arg(
+        long,
+        env = "IO_EVENTS_INGRESS_URL",
+        default_value = "https://eventsingress.adobe.io",
+        value_name = "URL"
+    )]
+    pub io_events_ingress_url: String,
+
+    /// Total time spent publishing one event to I/O Events, retries included.
+    #[arg(long, env = "IO_EVENTS_RETRY_BUDGET_SECS", default_value_t = 15, value_name = "SECS")]
+    pub io_events_retry_budget_secs: u64,
+}
+
+/// Back-office authentication settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthArgs {
+    /// How back offices authenticate: none, api-key or hmac.
+    #[arg(long, env = "INGESTION_AUTH", value_enum, default_value_t = AuthMode::None, value_name = "MODE")]
+    pub ingestion_auth: AuthMode,
+
+    /// Accepted API keys, comma-separated (several allow rotation); for INGESTION_AUTH=api-key.
+    #[arg(long, env = "INGESTION_API_KEYS", hide_env_values = true, value_name = "K1,K2")]
+    pub ingestion_api_keys: Option<SecretString>,
+
+    /// Shared HMAC secret; for INGESTION_AUTH=hmac.
+    #[arg(long, env = "INGESTION_HMAC_SECRET", hide_env_values = true, value_name = "SECRET")]
+    pub ingestion_hmac_secret: Option<SecretString>,
+
+    /// Accepted distance between a signed request's timestamp and the server clock.
+    #[arg(long, env = "INGESTION_HMAC_WINDOW_SECS", default_value_t = 300, value_name = "SECS")]
+    pub ingestion_hmac_window_secs: u64,
+}
+
+/// Settings of the ingestion webhook (`POST /ingestion/webhook`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Ingestion webhook")]
+pub struct IngestionArgs {
+    /// Adobe I/O Events.
+    #[command(flatten)]
+    pub io_events: IoEventsArgs,
+
+    /// Authentication.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    /// Event catalog.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    /// Directory of the embedded durable bus (used when I/O Events is not configured).
+    #[arg(long, env = "DATA_DIR", default_value = "./data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// How long a published uid is remembered, so a repeat is acknowledged without publishing twice.
+    #[arg(
+        long,
+        env = "INGESTION_IDEMPOTENCY_TTL_SECS",
+        default_value_t = 86_400,
+        value_name = "SECS"
+    )]
+    pub ingestion_idempotency_ttl_secs: u64,
+}
+
+/// Which publisher the settings select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublisherKind {
+    /// Adobe I/O Events (all three credentials set).
+    IoEvents,
+    /// The embedded durable bus (no I/O Events credentials).
+    LocalBus,
+}
+
+fn present(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.trim().is_empty())
+}
+
+fn url(flag: &str, env: &str, raw: &str) -> Result<Url, ConfigError> {
+    let parsed =
+        Url::parse(raw.trim()).map_err(|e| ConfigError::setting(flag, env, format!("invalid URL {raw:?}: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ConfigError::setting(
+            flag,
+            env,
+            format!("expected an http(s) URL, got {raw:?}"),
+        ));
+    }
+    Ok(parsed)
+}
+
+impl IngestionArgs {
+    /// I/O Events when its three credentials are set, the local bus when none
+    /// is; some but not all is an error naming the missing ones.
+    pub fn publisher_kind(&self) -> Result<PublisherKind, ConfigError> {
+        let io = &self.io_events;
+        let settings = [
+            (
+                "OAUTH_CLIENT_ID",
+                "--oauth-client-id",
+                present(io.oauth_client_id.as_deref()),
+            ),
+            (
+                "OAUTH_CLIENT_SECRET",
+                "--oauth-client-secret",
+                present(io.oauth_client_secret.as_ref().map(|s| s.expose_secret())),
+            ),
+            (
+                "IO_EVENTS_PROVIDER_ID",
+                "--io-events-provider-id",
+                present(io.io_events_provider_id.as_deref()),
+            ),
+        ];
+        let missing: Vec<String> = settings
+            .iter()
+            .filter(|(_, _, set)| !set)
+            .map(|(env, flag, _)| format!("{env} ({flag})"))
+            .collect();
+        match missing.len() {
+            0 => Ok(PublisherKind::IoEvents),
+            3 => Ok(PublisherKind::LocalBus),
+            _ => Err(ConfigError(format!(
+                "Adobe I/O Events is partly configured: missing {}; set OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and \
+                 IO_EVENTS_PROVIDER_ID to publish to I/O Events, or none of them to use the local bus",
+                missing.join(", ")
+            ))),
+        }
+    }
+
+    /// Validates the settings and builds the service, opening the local bus in
+    /// `DATA_DIR` when it is the publisher.
+    pub fn build(&self, body_limit: usize) -> Result<IngestionService, ConfigError> {
+        self.build_inner(body_limit, None)
+    }
+
+    /// Like [`build`](Self::build), but publishes to an already-open `bus`
+    /// (so `commerce-kit serve` shares one bus between ingestion and the consumer)
+    /// when the local bus is the publisher.
+    pub fn build_with_bus(&self, body_limit: usize, bus: &LocalBus) -> Result<IngestionService, ConfigError> {
+        self.build_inner(body_limit, Some(bus))
+    }
+
+    /// The authenticator the settings select.
+    pub fn authenticator(&self) -> Result<Arc<dyn Authenticator>, ConfigError> {
+        let a = &self.auth;
+        let keys_set = present(a.ingestion_api_keys.as_ref().map(|s| s.expose_secret()));
+        let secret_set = present(a.ingestion_hmac_secret.as_ref().map(|s| s.expose_secret()));
+        let unused = |flag: &str, env: &str| {
+            ConfigError::setting(
+                flag,
+                env,
+                format!(
+                    "is set but INGESTION_AUTH={}; set INGESTION_AUTH to use it or unset it",
+                    mode_name(a.ingestion_auth)
+                ),
+            )
+        };
+        match a.ingestion_auth {
+            AuthMode::None => {
+                if keys_set {
+                    return Err(unused("--ingestion-api-keys", "INGESTION_API_KEYS"));
+                }
+                if secret_set {
+                    return Err(unused("--ingestion-hmac-secret", "INGESTION_HMAC_SECRET"));
+                }
+                tracing::warn!(
+                    "INGESTION_AUTH=none: POST /ingestion/webhook accepts events from anyone; \
+                     set INGESTION_AUTH=api-key or hmac in production"
+                );
+                Ok(Arc::new(NoAuth))
+            }
+            AuthMode::ApiKey => {
+                let keys = a
+                    .ingestion_api_keys
+                    .as_ref()
+                    .map(|s| comma_list(s.expose_secret()))
+                    .unwrap_or_default();
+                if keys.is_empty() {
+                    return Err(ConfigError::setting(
+                        "--ingestion-api-keys",
+                        "INGESTION_API_KEYS",
+                        "required when INGESTION_AUTH=api-key (one or more comma-separated keys)",
+                    ));
+                }
+                Ok(Arc::new(ApiKeyAuth::new(keys.into_iter().map(SecretString::from))))
+            }
+            AuthMode::Hmac => match &a.ingestion_hmac_secret {
+                Some(secret) if secret_set => Ok(Arc::new(
+                    HmacAuth::new(secret.clone()).with_window(Duration::from_secs(a.ingestion_hmac_window_secs)),
+                )),
+                _ => Err(ConfigError::setting(
+                    "--ingestion-hmac-secret",
+                    "INGESTION_HMAC_SECRET",
+                    "required when INGESTION_AUTH=hmac",
+                )),
+            },
+        }
+    }
+
+    fn build_inner(&self, body_limit: usize, bus: Option<&LocalBus>) -> Result<IngestionService, ConfigError> {
+        let kind = self.publisher_kind()?;
+        let authenticator = self.authenticator()?;
+        let catalog = self.catalog.load().map_err(|e| ConfigError(e.to_string()))?;
+        let (publisher, source): (Arc<dyn EventPublisher>, String) = match kind {
+            PublisherKind::IoEvents => {
+                let (publisher, source) = self.io_events_publisher()?;
+                (Arc::new(publisher), source)
+            }
+            PublisherKind::LocalBus => {
+                let bus = match bus {
+                    Some(bus) => bus.clone(),
+                    None => {
+                        LocalBus::open(&self.data_dir).map_err(|e| ConfigError::setting("--data-dir", "DATA_DIR", e))?
+                    }
+                };
+                tracing::info!(path = %bus.path().display(), head = bus.head(), "ingestion publishes to the local durable bus");
+                (Arc::new(LocalBusPublisher::new(bus)), LOCAL_SOURCE.to_owned())
+            }
+        };
+        tracing::info!(
+            auth = authenticator.name(),
+            events = catalog.len(),
+            catalog = %catalog.source().map_or("built-in".to_owned(), |p| p.display().to_string()),
+            "ingestion webhook ready"
+        );
+        Ok(IngestionService::builder(publisher)
+            .authenticator(authenticator)
+            .catalog(Arc::new(catalog))
+            .idempotency_ttl(Duration::from_secs(self.ingestion_idempotency_ttl_secs))
+            .pending_ttl(Duration::from_secs(self.io_events.io_events_retry_budget_secs + 30))
+            .source(source)
+            .body_limit(body_limit)
+            .build())
+    }
+
+    fn io_events_publisher(&self) -> Result<(IoEventsPublisher, String), ConfigError> {
+        let io = &self.io_events;
+        let provider = io.io_events_provider_id.as_deref().unwrap_or_default().trim();
+        let provider = uuid::Uuid::parse_str(provider).map_err(|_| {
+            ConfigError::setting(
+                "--io-events-provider-id",
+                "IO_EVENTS_PROVIDER_ID",
+                format!("expected the provider's UUID, got {provider:?}"),
+            )
+        })?;
+        let ims_url = url("--ims-base-url", "IMS_BASE_URL", &io.ims_base_url)?;
+        let ingress_url = url(
+            "--io-events-ingress-url",
+            "IO_EVENTS_INGRESS_URL",
+            &io.io_events_ingress_url,
+        )?;
+        if comma_list(&io.oauth_scopes).is_empty() {
+            return Err(ConfigError::setting(
+                "--oauth-scopes",
+                "OAUTH_SCOPES",
+                "must not be empty",
+            ));
+        }
+        if io.io_events_retry_budget_secs == 0 {
+            return Err(ConfigError::setting(
+                "--io-events-retry-budget-secs",
+                "IO_EVENTS_RETRY_BUDGET_SECS",
+                "must be at least 1",
+            ));
+        }
+        let http = client(ClientTimeouts::default()).map_err(|e| ConfigError(e.to_string()))?;
+        let credentials = ImsCredentials {
+            client_id: io.oauth_client_id.clone().unwrap_or_default().trim().to_owned(),
+            client_secret: io
+                .oauth_client_secret
+                .clone()
+                .unwrap_or_else(|| SecretString::from(String::new())),
+            scopes: comma_list(&io.oauth_scopes).join(","),
+        };
+        let ims = ImsTokenProvider::new(http.clone(), &ims_url, credentials);
+        let mut options = IoEventsOptions::new(ingress_url.clone());
+        options.org_id = io.oauth_org_id.clone().filter(|o| !o.trim().is_empty());
+        options.retry_budget = Duration::from_secs(io.io_events_retry_budget_secs);
+        tracing::info!(
+            ingress = %ingress_url,
+            ims = %ims_url,
+            provider = %provider,
+            "ingestion publishes to Adobe I/O Events"
+        );
+        Ok((
+            IoEventsPublisher::new(http, ims, options),
+            format!("urn:uuid:{provider}"),
+        ))
+    }
+}
+
+fn mode_name(mode: AuthMode) -> &'static str {
+    match mode {
+        AuthMode::None => "none",
+        AuthMode::ApiKey => "api-key",
+        AuthMode::Hmac => "hmac",
+    }
+}

@@ -1,0 +1,268 @@
+//! Publishing to the Adobe I/O Events ingress.
+//!
+//! `POST {IO_EVENTS_INGRESS_URL}` with `x-api-key: <client id>`,
+//! `Authorization: Bearer <IMS token>`, `Content-Type: application/cloudevents+json`
+//! and the CloudEvent as the body. Outcomes:
+//!
+//! | ingress answer | what we do |
+//! |---|---|
+//! | 200 (any 2xx but 204) | success |
+//! | 204 | success; nothing is registered for the event yet (logged at info) |
+//! | 401 | drop the cached IMS token, fetch a new one, try again once; a second 401 is final (502) |
+//! | 429 | wait `Retry-After` (seconds or HTTP date; backoff when absent) and retry; beyond the budget → 503 |
+//! | 5xx except 505 | retry with exponential backoff and jitter; beyond the budget → 502 |
+//! | other 4xx, 505 | final: 502 |
+//! | connection error / timeout | retry; beyond the budget → 503 |
+//!
+//! Every retry happens within one total budget per event (default 15 s), so the
+//! back office gets an answer in bounded time.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use bytes::Bytes;
+use commerce_kit_core::http::is_retryable;
+use commerce_kit_events::cloudevent::CloudEvent;
+use http::StatusCode;
+use reqwest::Url;
+use secrecy::ExposeSecret;
+use tokio::time::Instant;
+
+use super::ims::{ImsError, ImsTokenProvider, without_url};
+use super::{Delivery, EventPublisher, PublishError};
+
+/// Default total time spent on one event, retries included.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(15);
+
+/// The CloudEvents JSON media type the ingress expects.
+pub const CLOUDEVENTS_JSON: &str = "application/cloudevents+json";
+
+/// Settings of the ingress client.
+#[derive(Debug, Clone)]
+pub struct IoEventsOptions {
+    /// The ingress URL (`https://eventsingress.adobe.io`).
+    pub ingress_url: Url,
+    /// `OAUTH_ORG_ID`, sent as `x-ims-org-id` when set.
+    pub org_id: Option<String>,
+    /// Total time per event, retries included.
+    pub retry_budget: Duration,
+    /// First backoff delay.
+    pub min_backoff: Duration,
+    /// Largest backoff delay.
+    pub max_backoff: Duration,
+    /// Longest single attempt.
+    pub attempt_timeout: Duration,
+}
+
+impl IoEventsOptions {
+    /// Defaults for `ingress_url`: 15 s budget, backoff 100 ms → 2 s, 10 s per attempt.
+    pub fn new(ingress_url: Url) -> Self {
+        Self {
+            ingress_url,
+            org_id: None,
+            retry_budget: DEFAULT_RETRY_BUDGET,
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Publishes CloudEvents to Adobe I/O Events with a cached IMS token.
+#[derive(Debug)]
+pub struct IoEventsPublisher {
+    client: reqwest::Client,
+    ims: ImsTokenProvider,
+    options: IoEventsOptions,
+}
+
+/// The last retryable failure, to explain why the budget ran out.
+enum Failure {
+    Throttled,
+    ServerError(StatusCode),
+    Unreachable(String),
+    Ims(ImsError),
+}
+
+impl IoEventsPublisher {
+    /// A publisher using `client` for the ingress and `ims` for tokens.
+    pub fn new(client: reqwest::Client, ims: ImsTokenProvider, options: IoEventsOptions) -> Self {
+        Self { client, ims, options }
+    }
+
+    /// The token provider (its [`fetches`](ImsTokenProvider::fetches) count is useful in benchmarks).
+    pub fn ims(&self) -> &ImsTokenProvider {
+        &self.ims
+    }
+
+    /// The ingress URL.
+    pub fn ingress_url(&self) -> &Url {
+        &self.options.ingress_url
+    }
+
+    fn give_up(&self, failure: Failure, attempts: u32, started: Instant) -> PublishError {
+        let spent = format!("{attempts} attempt(s) in {:.1} s", started.elapsed().as_secs_f64());
+        match failure {
+            Failure::Throttled => PublishError::Unavailable(format!(
+                "Adobe I/O Events is throttling requests (HTTP 429); gave up after {spent}; retry later"
+            )),
+            Failure::ServerError(status) => PublishError::Rejected(format!(
+                "Adobe I/O Events failed (HTTP {}); gave up after {spent}",
+                status.as_u16()
+            )),
+            Failure::Unreachable(reason) => PublishError::Unavailable(format!(
+                "Adobe I/O Events is unreachable ({reason}); gave up after {spent}"
+            )),
+            Failure::Ims(err @ ImsError::Failed(_)) => PublishError::Rejected(format!("{err}; gave up after {spent}")),
+            Failure::Ims(err) => PublishError::Unavailable(format!("{err}; gave up after {spent}")),
+        }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[async_trait::async_trait]
+impl EventPublisher for IoEventsPublisher {
+    async fn publish(&self, event: &CloudEvent) -> Result<Delivery, PublishError> {
+        let body = Bytes::from(serde_json::to_vec(event).map_err(|e| {
+            tracing::error!(error = %e, "CloudEvent could not be serialized");
+            PublishError::Internal("internal error: the event could not be encoded".into())
+        })?);
+        let started = Instant::now();
+        let deadline = started + self.options.retry_budget;
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(self.options.min_backoff)
+            .with_max_delay(self.options.max_backoff)
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut refreshed_after_401 = false;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let (failure, wait) = match self.ims.token().await {
+                Err(err) if err.is_retryable() => (Failure::Ims(err), None),
+                Err(err) => return Err(PublishError::Rejected(err.to_string())),
+                Ok(token) => {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    let mut request = self
+                        .client
+                        .post(self.options.ingress_url.clone())
+                        .timeout(
+                            remaining
+                                .min(self.options.attempt_timeout)
+                                .max(Duration::from_millis(1)),
+                        )
+                        .header("x-api-key", self.ims.client_id())
+                        .bearer_auth(token.secret().expose_secret())
+                        .header(http::header::CONTENT_TYPE, CLOUDEVENTS_JSON)
+                        .header(http::header::ACCEPT, "application/json")
+                        .body(body.clone());
+                    if let Some(org) = &self.options.org_id {
+                        request = request.header("x-ims-org-id", org);
+                    }
+                    match request.send().await {
+                        Err(err) => (Failure::Unreachable(without_url(&err)), None),
+                        Ok(response) => {
+                            let status = response.status();
+                            match status {
+                                StatusCode::NO_CONTENT => {
+                                    tracing::info!(
+                                        event_type = %event.event_type,
+                                        "I/O Events accepted the event but has no registrations for it (HTTP 204)"
+                                    );
+                                    return Ok(Delivery::NoRegistrations);
+                                }
+                                s if s.is_success() => return Ok(Delivery::Accepted),
+                                StatusCode::UNAUTHORIZED if !refreshed_after_401 => {
+                                    tracing::warn!("I/O Events refused the IMS token (HTTP 401); fetching a new one");
+                                    refreshed_after_401 = true;
+                                    self.ims.invalidate(&token);
+                                    continue;
+                                }
+                                StatusCode::UNAUTHORIZED => {
+                                    return Err(PublishError::Rejected(
+                                        "Adobe I/O Events refused a freshly issued IMS token (HTTP 401); \
+                                         check the credentials' I/O Events access"
+                                            .into(),
+                                    ));
+                                }
+                                StatusCode::TOO_MANY_REQUESTS => {
+                                    let wait = response
+                                        .headers()
+                                        .get(http::header::RETRY_AFTER)
+                                        .and_then(|v| v.to_str().ok())
+                                        .and_then(parse_retry_after);
+                                    (Failure::Throttled, wait)
+                                }
+                                s if is_retryable(s) => (Failure::ServerError(s), None),
+                                s => {
+                                    let detail = response.text().await.unwrap_or_default();
+                                    tracing::warn!(
+                                        status = s.as_u16(),
+                                        body = %detail.chars().take(300).collect::<String>(),
+                                        event_type = %event.event_type,
+                                        "I/O Events rejected the event"
+                                    );
+                                    return Err(PublishError::Rejected(format!(
+                                        "Adobe I/O Events rejected the event (HTTP {})",
+                                        s.as_u16()
+                                    )));
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+            let delay = wait.unwrap_or_else(|| backoff.next().unwrap_or(self.options.max_backoff));
+            if Instant::now() + delay >= deadline {
+                return Err(self.give_up(failure, attempts, started));
+            }
+            tracing::debug!(
+                attempt = attempts,
+                delay_ms = delay.as_millis() as u64,
+                "retrying the publish"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "io-events"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        let in_5 = std::time::SystemTime::now() + Duration::from_secs(5);
+        let got = parse_retry_after(&httpdate::fmt_http_date(in_5)).expect("date");
+        assert!(
+            got <= Duration::from_secs(5) && got >= Duration::from_secs(3),
+            "{got:?}"
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "past date"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+    }
+}

@@ -1,0 +1,49 @@
+//! Publishing to the embedded durable bus.
+
+use commerce_kit_events::bus::{BusError, LocalBus};
+use commerce_kit_events::cloudevent::CloudEvent;
+
+use super::{Delivery, EventPublisher, PublishError};
+
+/// Appends events to a [`LocalBus`]; `Ok` only once the append is fsync'd.
+#[derive(Debug, Clone)]
+pub struct LocalBusPublisher {
+    bus: LocalBus,
+}
+
+impl LocalBusPublisher {
+    /// Publishes into `bus` (which the events consumer may share).
+    pub fn new(bus: LocalBus) -> Self {
+        Self { bus }
+    }
+
+    /// The bus.
+    pub fn bus(&self) -> &LocalBus {
+        &self.bus
+    }
+}
+
+#[async_trait::async_trait]
+impl EventPublisher for LocalBusPublisher {
+    async fn publish(&self, event: &CloudEvent) -> Result<Delivery, PublishError> {
+        match self.bus.append(event).await {
+            Ok(offset) => Ok(Delivery::Stored { offset }),
+            Err(err @ BusError::Encode { .. }) => {
+                tracing::error!(error = %err, "event could not be encoded for the local bus");
+                Err(PublishError::Internal(
+                    "internal error: the event could not be encoded".into(),
+                ))
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "event could not be stored in the local bus");
+                Err(PublishError::Unavailable(
+                    "the event could not be stored durably; retry later".into(),
+                ))
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "local-bus"
+    }
+}
