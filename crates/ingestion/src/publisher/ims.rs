@@ -184,7 +184,11 @@ impl ImsTokenProvider {
             secret,
             generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
         };
-        let keep = lifetime.saturating_sub(self.margin).max(lifetime / 2);
+        let keep = if lifetime > self.margin {
+            lifetime - self.margin
+        } else {
+            lifetime / 2
+        };
         let mut guard = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         *guard = Some(Cached {
             token: token.clone(),

@@ -101,21 +101,37 @@ impl IoEventsPublisher {
     }
 
     fn give_up(&self, failure: Failure, attempts: u32, started: Instant) -> PublishError {
-        let spent = format!("{attempts} attempt(s) in {:.1} s", started.elapsed().as_secs_f64());
+        let budget = format!("within the {} retry budget", secs(self.options.retry_budget));
+        tracing::warn!(
+            attempts,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "giving up publishing to Adobe I/O Events"
+        );
         match failure {
             Failure::Throttled => PublishError::Unavailable(format!(
-                "Adobe I/O Events is throttling requests (HTTP 429); gave up after {spent}; retry later"
+                "Adobe I/O Events is throttling requests (HTTP 429) {budget}; retry later"
             )),
             Failure::ServerError(status) => PublishError::Rejected(format!(
-                "Adobe I/O Events failed (HTTP {}); gave up after {spent}",
+                "Adobe I/O Events failed (HTTP {}) on every attempt {budget}",
                 status.as_u16()
             )),
-            Failure::Unreachable(reason) => PublishError::Unavailable(format!(
-                "Adobe I/O Events is unreachable ({reason}); gave up after {spent}"
-            )),
-            Failure::Ims(err @ ImsError::Failed(_)) => PublishError::Rejected(format!("{err}; gave up after {spent}")),
-            Failure::Ims(err) => PublishError::Unavailable(format!("{err}; gave up after {spent}")),
+            Failure::Unreachable(reason) => {
+                PublishError::Unavailable(format!("Adobe I/O Events is unreachable {budget}: {reason}"))
+            }
+            Failure::Ims(err @ ImsError::Failed(_)) => {
+                PublishError::Rejected(format!("{err} on every attempt {budget}"))
+            }
+            Failure::Ims(err) => PublishError::Unavailable(format!("{err} ({budget})")),
         }
+    }
+}
+
+/// `15 s`, `1.5 s`.
+fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }
 
@@ -226,6 +242,7 @@ impl EventPublisher for IoEventsPublisher {
                 }
             };
             let delay = wait.unwrap_or_else(|| backoff.next().unwrap_or(self.options.max_backoff));
+            // Note: a Retry-After longer than what is left of the budget ends the attempts now.
             if Instant::now() + delay >= deadline {
                 return Err(self.give_up(failure, attempts, started));
             }
