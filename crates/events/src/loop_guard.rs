@@ -117,9 +117,8 @@ impl LoopGuardRule {
         ]
     }
 
-    fn applies_to(&self, event_type: &str) -> bool {
-        let wanted = normalize(event_type);
-        self.event_types.iter().any(|t| normalize(t) == wanted)
+    fn applies_to(&self, normalized_type: &str) -> bool {
+        self.event_types.iter().any(|t| normalize(t) == normalized_type)
     }
 }
 
@@ -154,7 +153,13 @@ fn origin_of(event_type: &str) -> &'static str {
 /// The fingerprint of `event` under the first rule that applies to its type,
 /// or `None` (no rule, or no identity field found).
 pub fn fingerprint(rules: &[LoopGuardRule], event: &CloudEvent) -> Option<Fingerprint> {
-    let rule = rules.iter().find(|r| r.applies_to(&event.event_type))?;
+    let wanted = normalize(&event.event_type);
+    let rule = rules.iter().find(|r| r.applies_to(&wanted))?;
+    fingerprint_with(rule, event)
+}
+
+/// The fingerprint of `event` under `rule` (whose event types were already matched).
+fn fingerprint_with(rule: &LoopGuardRule, event: &CloudEvent) -> Option<Fingerprint> {
     let commerce = parse_event_code(&event.event_type).is_some_and(|c| c.origin == Origin::Commerce);
     let value = event.data.get("value").filter(|v| v.is_object());
     let data = Some(&event.data).filter(|v| v.is_object());
@@ -233,7 +238,8 @@ fn write_canonical(value: &Value, out: &mut String) {
 /// The guard: rules plus a fingerprint store.
 #[derive(Clone)]
 pub struct LoopGuard {
-    rules: Arc<Vec<LoopGuardRule>>,
+    /// Each rule with its event types normalized once (no per-event allocations).
+    rules: Arc<Vec<(LoopGuardRule, std::collections::HashSet<String>)>>,
     store: Arc<dyn StateStore>,
     ttl: Duration,
 }
@@ -241,7 +247,7 @@ pub struct LoopGuard {
 impl std::fmt::Debug for LoopGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoopGuard")
-            .field("rules", &self.rules)
+            .field("rules", &self.rules.iter().map(|(r, _)| r).collect::<Vec<_>>())
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
@@ -251,7 +257,15 @@ impl LoopGuard {
     /// A guard with `rules`, storing fingerprints for `ttl`.
     pub fn new(rules: Vec<LoopGuardRule>, store: Arc<dyn StateStore>, ttl: Duration) -> Self {
         Self {
-            rules: Arc::new(rules),
+            rules: Arc::new(
+                rules
+                    .into_iter()
+                    .map(|r| {
+                        let types = r.event_types.iter().map(|t| normalize(t)).collect();
+                        (r, types)
+                    })
+                    .collect(),
+            ),
             store,
             ttl,
         }
@@ -259,7 +273,12 @@ impl LoopGuard {
 
     /// The fingerprint of `event`, if a rule applies.
     pub fn fingerprint(&self, event: &CloudEvent) -> Option<Fingerprint> {
-        fingerprint(&self.rules, event)
+        if self.rules.is_empty() {
+            return None;
+        }
+        let wanted = normalize(&event.event_type);
+        let (rule, _) = self.rules.iter().find(|(_, types)| types.contains(&wanted))?;
+        fingerprint_with(rule, event)
     }
 
     /// True when a stored fingerprint matches: the event is an echo to discard.

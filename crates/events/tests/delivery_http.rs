@@ -244,7 +244,8 @@ async fn keys_are_fetched_once_for_many_events() {
     let signer = AdobeSigner::test_keys();
     // concurrent first deliveries share one fetch
     let mut tasks = Vec::new();
-    for i in 0..16 {
+    // (signing is slow in debug builds: ~0.2 s per event, so the counts stay small)
+    for i in 0..10 {
         let (url, signer) = (s.url.clone(), signer.clone());
         tasks.push(tokio::spawn(async move {
             post_signed(&url, &signer, &event(&format!("c{i}"), Some(CLIENT_ID), json!({}))).await
@@ -253,11 +254,11 @@ async fn keys_are_fetched_once_for_many_events() {
     for t in tasks {
         assert_eq!(t.await.expect("join").0, StatusCode::OK);
     }
-    for i in 0..20 {
+    for i in 0..10 {
         let (status, _) = post_signed(&s.url, &signer, &event(&format!("s{i}"), Some(CLIENT_ID), json!({}))).await;
         assert_eq!(status, StatusCode::OK);
     }
-    assert_eq!(s.calls.load(Ordering::SeqCst), 36);
+    assert_eq!(s.calls.load(Ordering::SeqCst), 20);
     assert_eq!(keys.fetches(TEST_KEY_PATH_A), 1);
     assert_eq!(keys.total_fetches(), 1);
 }
