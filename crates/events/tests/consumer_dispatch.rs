@@ -363,6 +363,25 @@ async fn loop_guard_discards_the_echo_and_lets_a_changed_payload_through() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
+/// A back-office product update and the Commerce save event that echoes it.
+fn back_office_update() -> CloudEvent {
+    CloudEvent::new(
+        "a",
+        "s",
+        "be-observer.catalog_product_update",
+        json!({"sku": "S", "name": "N", "description": "D"}),
+    )
+}
+
+fn commerce_echo() -> CloudEvent {
+    CloudEvent::new(
+        "b",
+        "s",
+        PRODUCT_SAVE,
+        json!({"value": {"sku": "S", "name": "N", "description": "D", "created_at": SAME, "updated_at": SAME}}),
+    )
+}
+
 #[tokio::test]
 async fn loop_guard_fingerprints_expire_after_their_ttl() {
     let (h, calls) = counting(HandlerResult::success("synced"));
@@ -370,20 +389,10 @@ async fn loop_guard_fingerprints_expire_after_their_ttl() {
         .fallback(h)
         .loop_guard_ttl(Duration::from_millis(300))
         .build();
-    let update = CloudEvent::new(
-        "a",
-        "s",
-        "be-observer.catalog_product_update",
-        json!({"sku": "S", "name": "N", "description": "D"}),
-    );
+    let update = back_office_update();
     dispatch(&consumer, update).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let echo = CloudEvent::new(
-        "b",
-        "s",
-        PRODUCT_SAVE,
-        json!({"value": {"sku": "S", "name": "N", "description": "D", "created_at": SAME, "updated_at": SAME}}),
-    );
+    let echo = commerce_echo();
     assert_eq!(dispatch(&consumer, echo).await.outcome, Outcome::Handled);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
@@ -396,19 +405,9 @@ async fn a_failed_handling_stores_no_fingerprint() {
         .on("be-observer.catalog_product_update", bad)
         .fallback(good)
         .build();
-    let update = CloudEvent::new(
-        "a",
-        "s",
-        "be-observer.catalog_product_update",
-        json!({"sku": "S", "name": "N", "description": "D"}),
-    );
+    let update = back_office_update();
     assert_eq!(dispatch(&consumer, update).await.status, StatusCode::BAD_GATEWAY);
-    let echo = CloudEvent::new(
-        "b",
-        "s",
-        PRODUCT_SAVE,
-        json!({"value": {"sku": "S", "name": "N", "description": "D", "created_at": SAME, "updated_at": SAME}}),
-    );
+    let echo = commerce_echo();
     assert_eq!(dispatch(&consumer, echo).await.outcome, Outcome::Handled);
     assert_eq!(good_calls.load(Ordering::SeqCst), 1);
 }
