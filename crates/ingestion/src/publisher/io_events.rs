@@ -135,6 +135,23 @@ fn secs(d: Duration) -> String {
     }
 }
 
+/// Reads at most a few KiB of a response body (for logs), draining it so the
+/// connection can be reused; the text is cut to 300 characters.
+async fn read_body(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    let mut total = 0usize;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        total += chunk.len();
+        if body.len() < 4096 {
+            body.extend_from_slice(&chunk[..chunk.len().min(4096 - body.len())]);
+        }
+        if total > 64 * 1024 {
+            break; // not worth draining: let this connection go
+        }
+    }
+    String::from_utf8_lossy(&body).chars().take(300).collect()
+}
+
 /// `Retry-After` as seconds or an HTTP date.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
@@ -192,6 +209,13 @@ impl EventPublisher for IoEventsPublisher {
                         Err(err) => (Failure::Unreachable(without_url(&err)), None),
                         Ok(response) => {
                             let status = response.status();
+                            let retry_after = response
+                                .headers()
+                                .get(http::header::RETRY_AFTER)
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(parse_retry_after);
+                            // Read the (short) body so the connection goes back to the pool.
+                            let detail = read_body(response).await;
                             match status {
                                 StatusCode::NO_CONTENT => {
                                     tracing::info!(
@@ -214,20 +238,12 @@ impl EventPublisher for IoEventsPublisher {
                                             .into(),
                                     ));
                                 }
-                                StatusCode::TOO_MANY_REQUESTS => {
-                                    let wait = response
-                                        .headers()
-                                        .get(http::header::RETRY_AFTER)
-                                        .and_then(|v| v.to_str().ok())
-                                        .and_then(parse_retry_after);
-                                    (Failure::Throttled, wait)
-                                }
+                                StatusCode::TOO_MANY_REQUESTS => (Failure::Throttled, retry_after),
                                 s if is_retryable(s) => (Failure::ServerError(s), None),
                                 s => {
-                                    let detail = response.text().await.unwrap_or_default();
                                     tracing::warn!(
                                         status = s.as_u16(),
-                                        body = %detail.chars().take(300).collect::<String>(),
+                                        body = %detail,
                                         event_type = %event.event_type,
                                         "I/O Events rejected the event"
                                     );
