@@ -28,7 +28,7 @@ enum Command {
     /// while `commerce-kit serve` runs: stop it first).
     DeadLetters {
         /// Directory of the local bus journal (bus.redb).
-        #[arg(long, env = "DATA_DIR", default_value = "data", value_name = "DIR")]
+        #[arg(long, env = "DATA_DIR", default_value = "./data", value_name = "DIR")]
         data_dir: PathBuf,
         /// Consumer name whose dead letters to list.
         #[arg(long, env = "EVENTS_CONSUMER_NAME", default_value = commerce_kit_events::local::DEFAULT_CONSUMER_NAME)]

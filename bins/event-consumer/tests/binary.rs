@@ -148,7 +148,11 @@ async fn starts_answers_a_challenge_handles_an_event_and_exits_on_sigterm() {
     assert!(exit.success(), "{exit:?}");
     let all = lines.join("\n");
     assert!(all.contains("events consumer ready on GET|POST /events"), "{all}");
-    assert!(all.contains("event received"), "{all}");
+    assert!(
+        all.lines()
+            .any(|l| l.contains("event received") && l.contains("request{id=")),
+        "the handler's log line carries the request id: {all}"
+    );
     assert!(all.contains("sku=24-MB01"), "{all}");
     assert!(
         !all.contains("tok-do-not-log"),

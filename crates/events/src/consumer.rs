@@ -56,6 +56,7 @@ use commerce_kit_core::state::{StateError, StateStore};
 use futures_util::FutureExt as _;
 use http::StatusCode;
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use crate::cloudevent::CloudEvent;
 use crate::dedupe::{Claim, DEFAULT_DEDUPE_TTL, Dedupe};
@@ -341,7 +342,9 @@ impl Consumer {
         };
         let key = target.key.clone();
         let this = self.clone();
-        let task = tokio::spawn(async move { this.run(event, ctx, target.handler).await });
+        // The task keeps the caller's span (the request id of an HTTP delivery) for the handler's logs.
+        let work = async move { this.run(event, ctx, target.handler).await };
+        let task = tokio::spawn(work.instrument(tracing::Span::current()));
         let (status, body, outcome) = match task.await {
             Ok(done) => done,
             Err(err) => {
