@@ -107,6 +107,7 @@ struct Shared {
     ims_delay_ms: AtomicU64,
     token_count: AtomicU64,
     ingress_count: AtomicU64,
+    connections: AtomicU64,
     record: bool,
 }
 
@@ -150,6 +151,7 @@ impl FakeAdobe {
             ims_delay_ms: AtomicU64::new(0),
             token_count: AtomicU64::new(0),
             ingress_count: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             record,
         });
         let app = Router::new()
@@ -159,6 +161,10 @@ impl FakeAdobe {
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let counter = shared.clone();
+        let listener = axum::serve::ListenerExt::tap_io(listener, move |_tcp| {
+            counter.connections.fetch_add(1, Ordering::Relaxed);
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -212,6 +218,11 @@ impl FakeAdobe {
     /// Number of ingress requests received.
     pub fn ingress_request_count(&self) -> u64 {
         self.shared.ingress_count.load(Ordering::Relaxed)
+    }
+
+    /// TCP connections accepted (IMS and ingress together).
+    pub fn connection_count(&self) -> u64 {
+        self.shared.connections.load(Ordering::Relaxed)
     }
 
     /// The recorded token requests.

@@ -344,6 +344,24 @@ async fn ims_outages_are_retried_within_the_budget() {
 }
 
 #[tokio::test]
+async fn connections_to_the_ingress_are_reused() {
+    let s = setup().await;
+    for i in 0..5 {
+        assert_eq!(s.server.post(&product(&format!("k{i}")), &[]).await.0, 200);
+    }
+    // A body too long to arrive with the headers: it must be drained for reuse.
+    s.fake
+        .push_ingress_response(FakeResponse::status(503).body(&"try again later. ".repeat(2000)));
+    assert_eq!(s.server.post(&product("k5"), &[]).await.0, 200);
+    assert_eq!(s.fake.ingress_request_count(), 7);
+    assert_eq!(
+        s.fake.connection_count(),
+        1,
+        "one pooled connection for the token request and every publish, retries included"
+    );
+}
+
+#[tokio::test]
 async fn a_repeated_uid_reaches_the_ingress_once() {
     let s = setup().await;
     assert_eq!(s.server.post(&product("d1"), &[]).await, (200, success(EVENT)));
