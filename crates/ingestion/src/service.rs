@@ -301,7 +301,7 @@ impl IngestionService {
 
 /// One info line per request (warn/error for server-side failures); never the body.
 pub(crate) fn log_outcome(result: &Result<Accepted, IngestionError>, started: Instant) {
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed_us = started.elapsed().as_micros() as u64;
     match result {
         Ok(accepted) => {
             let (outcome, offset) = match accepted.outcome {
@@ -316,7 +316,7 @@ pub(crate) fn log_outcome(result: &Result<Accepted, IngestionError>, started: In
                 event = %accepted.event,
                 uid = %accepted.uid,
                 offset,
-                elapsed_ms = format!("{elapsed_ms:.2}"),
+                elapsed_us,
                 "ingestion request handled"
             );
         }
@@ -329,13 +329,12 @@ pub(crate) fn log_outcome(result: &Result<Accepted, IngestionError>, started: In
                 }
                 other => other.to_string(),
             };
-            let elapsed_ms = format!("{elapsed_ms:.2}");
             if status >= 500 {
                 tracing::warn!(
                     status,
                     outcome = err.outcome(),
                     error,
-                    elapsed_ms,
+                    elapsed_us,
                     "ingestion request failed"
                 );
             } else {
@@ -343,7 +342,7 @@ pub(crate) fn log_outcome(result: &Result<Accepted, IngestionError>, started: In
                     status,
                     outcome = err.outcome(),
                     error,
-                    elapsed_ms,
+                    elapsed_us,
                     "ingestion request refused"
                 );
             }

@@ -89,47 +89,58 @@ impl Writer {
         let txn = self.db.begin_write().map_err(|e| storage(path, "begin write", e))?;
         let mut next = self.next;
         let mut outcomes = Vec::with_capacity(batch.len());
+        let appends_only = batch.iter().all(|op| matches!(op, Op::Append { .. }));
         {
             let mut events = txn.open_table(EVENTS).map_err(|e| storage(path, "append", e))?;
-            let mut acks = txn.open_table(ACKS).map_err(|e| storage(path, "ack", e))?;
-            let mut dead = txn.open_table(DEAD).map_err(|e| storage(path, "dead_letter", e))?;
-            let mut meta = txn.open_table(META).map_err(|e| storage(path, "append", e))?;
+            // Appends are the hot path: only open the consumer tables when needed.
+            let mut consumer_tables = if appends_only {
+                None
+            } else {
+                Some((
+                    txn.open_table(ACKS).map_err(|e| storage(path, "ack", e))?,
+                    txn.open_table(DEAD).map_err(|e| storage(path, "dead_letter", e))?,
+                ))
+            };
             for op in batch {
-                let outcome =
-                    match op {
-                        Op::Append { bytes, .. } => {
-                            events
-                                .insert(next, bytes.as_slice())
-                                .map_err(|e| storage(path, "append", e))?;
-                            next += 1;
-                            Ok(next - 1)
+                let outcome = match (op, consumer_tables.as_mut()) {
+                    (Op::Append { bytes, .. }, _) => {
+                        events
+                            .insert(next, bytes.as_slice())
+                            .map_err(|e| storage(path, "append", e))?;
+                        next += 1;
+                        Ok(next - 1)
+                    }
+                    (Op::Ack { consumer, next: to, .. }, Some((acks, _))) => {
+                        if *to > next {
+                            Err(self.beyond_head(consumer, *to, next))
+                        } else {
+                            Ok(advance(acks, consumer, *to).map_err(|e| storage(path, "ack", e))?)
                         }
-                        Op::Ack { consumer, next: to, .. } => {
-                            if *to > next {
-                                Err(self.beyond_head(consumer, *to, next))
-                            } else {
-                                Ok(advance(&mut acks, consumer, *to).map_err(|e| storage(path, "ack", e))?)
-                            }
-                        }
+                    }
+                    (
                         Op::DeadLetter {
                             consumer,
                             offset,
                             record,
                             ..
-                        } => {
-                            if *offset >= next {
-                                Err(self.beyond_head(consumer, offset + 1, next))
-                            } else {
-                                dead.insert((consumer.as_str(), *offset), record.as_slice())
-                                    .map_err(|e| storage(path, "dead_letter", e))?;
-                                Ok(advance(&mut acks, consumer, offset + 1)
-                                    .map_err(|e| storage(path, "dead_letter", e))?)
-                            }
+                        },
+                        Some((acks, dead)),
+                    ) => {
+                        if *offset >= next {
+                            Err(self.beyond_head(consumer, offset + 1, next))
+                        } else {
+                            dead.insert((consumer.as_str(), *offset), record.as_slice())
+                                .map_err(|e| storage(path, "dead_letter", e))?;
+                            Ok(advance(acks, consumer, offset + 1).map_err(|e| storage(path, "dead_letter", e))?)
                         }
-                    };
+                    }
+                    // Unreachable: the tables are open whenever the batch holds an ack or a dead letter.
+                    (Op::Ack { .. } | Op::DeadLetter { .. }, None) => Err(BusError::Closed { path: path.clone() }),
+                };
                 outcomes.push(outcome);
             }
             if next != self.next {
+                let mut meta = txn.open_table(META).map_err(|e| storage(path, "append", e))?;
                 meta.insert(META_NEXT, next).map_err(|e| storage(path, "append", e))?;
             }
         }
