@@ -8,6 +8,11 @@ use commerce_kit_core::config::{self, ServerArgs};
 use commerce_kit_core::server;
 use commerce_kit_ingestion::cli::IngestionArgs;
 
+/// mimalloc: measured ~15-20% less CPU per request than glibc malloc here
+/// (many small cross-thread allocations: hyper, serde_json, the bus writer).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The ingestion webhook server.
 #[derive(Debug, Parser)]
 #[command(name = "ingestion-webhook", version, about)]
