@@ -164,7 +164,10 @@ impl ConsumerArgs {
     }
 
     /// The state store: Redis when `REDIS_URL` is set (connected now, so a wrong URL
-    /// fails at start-up), else a process-local in-memory store.
+    /// fails at start-up), else a process-local in-memory store (at most 100,000
+    /// entries: the most recent event ids are remembered, older ones evicted first).
+    /// Without Redis, [`consumer_builder`](Self::consumer_builder) keeps loop-guard
+    /// fingerprints in a second in-memory store of their own.
     pub async fn state_store(&self) -> Result<Arc<dyn StateStore>, ConfigError> {
         use secrecy::ExposeSecret;
         let Some(url) = &self.redis_url else {
@@ -210,7 +213,13 @@ impl ConsumerArgs {
                 "EVENTS_HANDLER_TIMEOUT_MS is not under Adobe's 10 s webhook timeout: slow handlers will be retried by Adobe while still running"
             );
         }
-        Ok(Consumer::builder(store)
+        let mut builder = Consumer::builder(store);
+        if self.redis_url.is_none() {
+            // In memory, fingerprints get a store of their own: a full shared store
+            // would evict these 60 s entries before any 24 h dedupe mark.
+            builder = builder.loop_guard_store(Arc::new(MemoryStore::new()));
+        }
+        Ok(builder
             .dedupe_ttl(Duration::from_secs(dedupe))
             .loop_guard_ttl(Duration::from_secs(loop_ttl))
             .loop_guard_rules(self.loop_guard_rules()?)

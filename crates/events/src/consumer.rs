@@ -144,6 +144,7 @@ pub struct ConsumerBuilder {
     handlers: HashMap<String, Arc<dyn EventHandler>>,
     fallback: Option<Arc<dyn EventHandler>>,
     store: Arc<dyn StateStore>,
+    loop_guard_store: Option<Arc<dyn StateStore>>,
     dedupe_ttl: Duration,
     loop_guard_rules: Vec<LoopGuardRule>,
     loop_guard_ttl: Duration,
@@ -196,6 +197,16 @@ impl ConsumerBuilder {
         self
     }
 
+    /// A separate store for loop-guard fingerprints (default: the consumer's store).
+    ///
+    /// Useful with bounded in-memory stores: when a full [`MemoryStore`](commerce_kit_core::state::MemoryStore)
+    /// evicts the entries closest to expiry, 60 s fingerprints sharing it with 24 h
+    /// dedupe marks would be evicted first; a store of their own keeps them.
+    pub fn loop_guard_store(mut self, store: Arc<dyn StateStore>) -> Self {
+        self.loop_guard_store = Some(store);
+        self
+    }
+
     /// How long a loop-guard fingerprint lives (default 60 s).
     pub fn loop_guard_ttl(mut self, ttl: Duration) -> Self {
         self.loop_guard_ttl = ttl;
@@ -217,7 +228,11 @@ impl ConsumerBuilder {
                 handlers: self.handlers,
                 fallback: self.fallback,
                 dedupe: Dedupe::new(self.store.clone(), self.dedupe_ttl, claim_ttl),
-                loop_guard: LoopGuard::new(self.loop_guard_rules, self.store, self.loop_guard_ttl),
+                loop_guard: LoopGuard::new(
+                    self.loop_guard_rules,
+                    self.loop_guard_store.unwrap_or(self.store),
+                    self.loop_guard_ttl,
+                ),
                 handler_timeout: self.handler_timeout,
             }),
         }
@@ -273,6 +288,7 @@ impl Consumer {
             handlers: HashMap::new(),
             fallback: None,
             store,
+            loop_guard_store: None,
             dedupe_ttl: DEFAULT_DEDUPE_TTL,
             loop_guard_rules: LoopGuardRule::starter_kit(),
             loop_guard_ttl: DEFAULT_LOOP_GUARD_TTL,

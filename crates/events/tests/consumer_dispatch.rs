@@ -467,3 +467,31 @@ async fn a_panicking_handler_is_answered_500_and_the_consumer_keeps_working() {
     let good = CloudEvent::new("p2", "s", "be-observer.customer_create", json!({}));
     assert_eq!(dispatch(&consumer, good).await.outcome, Outcome::Handled);
 }
+
+#[tokio::test]
+async fn fingerprints_in_their_own_store_survive_a_full_dedupe_store() {
+    let (h, calls) = counting(HandlerResult::success("synced"));
+    // a tiny dedupe store that will be full of marks
+    let consumer = Consumer::builder(Arc::new(MemoryStore::with_max_entries(4)))
+        .loop_guard_store(Arc::new(MemoryStore::new()))
+        .fallback(h)
+        .build();
+    assert_eq!(
+        dispatch(&consumer, back_office_update()).await.outcome,
+        Outcome::Handled
+    );
+    for i in 0..10 {
+        let e = CloudEvent::new(
+            format!("other-{i}"),
+            "s",
+            "be-observer.customer_delete",
+            json!({"id": i}),
+        );
+        assert_eq!(dispatch(&consumer, e).await.outcome, Outcome::Handled);
+    }
+    assert_eq!(
+        dispatch(&consumer, commerce_echo()).await.outcome,
+        Outcome::LoopDiscarded
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 11);
+}
