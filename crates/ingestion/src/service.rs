@@ -130,73 +130,57 @@ impl std::fmt::Debug for IngestionService {
 /// # let _ = app;
 /// ```
 pub struct IngestionServiceBuilder {
-    authenticator: Arc<dyn Authenticator>,
-    catalog: Arc<Catalog>,
-    publisher: Arc<dyn EventPublisher>,
-    idempotency: Arc<dyn StateStore>,
-    idempotency_ttl: Duration,
-    pending_ttl: Duration,
-    source: String,
-    body_limit: usize,
+    inner: Inner,
 }
 
 impl IngestionServiceBuilder {
     /// Who may post (default: [`NoAuth`]).
     pub fn authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
-        self.authenticator = authenticator;
+        self.inner.authenticator = authenticator;
         self
     }
 
     /// The event catalog (default: [`Catalog::builtin`]).
     pub fn catalog(mut self, catalog: Arc<Catalog>) -> Self {
-        self.catalog = catalog;
+        self.inner.catalog = catalog;
         self
     }
 
     /// Where published uids are remembered (default: an in-process [`MemoryStore`]).
     pub fn idempotency_store(mut self, store: Arc<dyn StateStore>) -> Self {
-        self.idempotency = store;
+        self.inner.idempotency = store;
         self
     }
 
     /// How long a published uid is remembered (default 24 h).
     pub fn idempotency_ttl(mut self, ttl: Duration) -> Self {
-        self.idempotency_ttl = ttl;
+        self.inner.idempotency_ttl = ttl;
         self
     }
 
     /// How long an in-progress publish blocks a concurrent duplicate (default 60 s;
     /// set it above the publisher's retry budget).
     pub fn pending_ttl(mut self, ttl: Duration) -> Self {
-        self.pending_ttl = ttl;
+        self.inner.pending_ttl = ttl;
         self
     }
 
     /// The CloudEvent `source` (`urn:uuid:<provider id>` for I/O Events; default [`LOCAL_SOURCE`]).
     pub fn source(mut self, source: impl Into<String>) -> Self {
-        self.source = source.into();
+        self.inner.source = source.into();
         self
     }
 
     /// The largest accepted body in bytes (default [`DEFAULT_BODY_LIMIT`]).
     pub fn body_limit(mut self, limit: usize) -> Self {
-        self.body_limit = limit;
+        self.inner.body_limit = limit;
         self
     }
 
     /// The service.
     pub fn build(self) -> IngestionService {
         IngestionService {
-            inner: Arc::new(Inner {
-                authenticator: self.authenticator,
-                catalog: self.catalog,
-                publisher: self.publisher,
-                idempotency: self.idempotency,
-                idempotency_ttl: self.idempotency_ttl,
-                pending_ttl: self.pending_ttl,
-                source: self.source,
-                body_limit: self.body_limit,
-            }),
+            inner: Arc::new(self.inner),
         }
     }
 }
@@ -205,14 +189,16 @@ impl IngestionService {
     /// A builder publishing with `publisher`.
     pub fn builder(publisher: Arc<dyn EventPublisher>) -> IngestionServiceBuilder {
         IngestionServiceBuilder {
-            authenticator: Arc::new(NoAuth),
-            catalog: Arc::new(Catalog::builtin()),
-            publisher,
-            idempotency: Arc::new(MemoryStore::new()),
-            idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
-            pending_ttl: Duration::from_secs(60),
-            source: LOCAL_SOURCE.to_owned(),
-            body_limit: DEFAULT_BODY_LIMIT,
+            inner: Inner {
+                authenticator: Arc::new(NoAuth),
+                catalog: Arc::new(Catalog::builtin()),
+                publisher,
+                idempotency: Arc::new(MemoryStore::new()),
+                idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
+                pending_ttl: Duration::from_secs(60),
+                source: LOCAL_SOURCE.to_owned(),
+                body_limit: DEFAULT_BODY_LIMIT,
+            },
         }
     }
 
