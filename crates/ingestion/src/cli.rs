@@ -71,11 +71,11 @@ pub struct IoEventsArgs {
     #[arg(long, env = "OAUTH_SCOPES", default_value = "adobeio_api", value_name = "LIST")]
     pub oauth_scopes: String,
 
-    /// The back-office events provider's UUID in I/O Events (CloudEvent source urn:uuid:<id>).
+    /// The back-office events provider's UUID in I/O Events (CloudEvent source `urn:uuid:<id>`).
     #[arg(long, env = "IO_EVENTS_PROVIDER_ID", value_name = "UUID")]
     pub io_events_provider_id: Option<String>,
 
-    /// Adobe IMS base URL (tokens are requested from <url>/ims/token/v3).
+    /// Adobe IMS base URL (tokens are requested from `<url>/ims/token/v3`).
     #[arg(
         long,
         env = "IMS_BASE_URL",
