@@ -77,7 +77,8 @@ HANDLED=$(grep -c 'outcome="handled"\|outcome=handled' <<<"$RUN_LOG" || true)
 DUPS=$(grep -c 'outcome="duplicate"\|outcome=duplicate' <<<"$RUN_LOG" || true)
 REJECTED=$(grep -c 'outcome="rejected"\|outcome=rejected' <<<"$RUN_LOG" || true)
 echo "consumer outcomes during the run: handled=$HANDLED duplicate=$DUPS rejected=$REJECTED"
-echo "key fetches: $(grep -c 'GET /prod/keys' "$OUT/keyhost.log" || true) (one expected)"
+# the readiness probe above fetched the key once; everything else is the consumer's
+echo "consumer key fetches: $(( $(grep -c 'GET /prod/keys' "$OUT/keyhost.log" || true) - 1 )) (one expected: cached after)"
 echo "peak RSS: bare $(peak_rss_mb "$BARE_PID") MiB, consumer $(peak_rss_mb "$C_PID") MiB"
 echo "ratio consumer/bare req/s: $(ratio "$C_RPS" "$BARE_RPS")"
 echo "(log: $OUT/consumer.log; raw wrk output: $OUT/wrk-*.txt)"
