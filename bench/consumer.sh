@@ -63,7 +63,6 @@ echo "warming up (2 s each)..." >&2
 wrk -t2 -c"$CONNS" -d2s -s "$SCRIPT" "http://127.0.0.1:$BARE_PORT" >/dev/null
 wrk -t2 -c"$CONNS" -d2s -s "$SCRIPT" "http://127.0.0.1:$C_PORT" >/dev/null
 sleep 1.1
-: >"$OUT/consumer.log.mark"
 BEFORE=$(wc -l <"$OUT/consumer.log")
 
 echo "wrk: $CONNS connections, 2 threads, $DURATION each; $N distinct signed deliveries"
