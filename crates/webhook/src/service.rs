@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use commerce_kit_core::body::{DEFAULT_BODY_LIMIT, parse_json, read_limited};
+use commerce_kit_core::body::{DEFAULT_BODY_LIMIT, read_limited};
 use commerce_kit_core::op::Operation;
 use commerce_kit_core::redact::RedactedHeaders;
 use http::header::CONTENT_TYPE;
@@ -45,7 +45,7 @@ use crate::checker::{StockChecker, StockVerdict};
 use crate::error::CheckStockError;
 use crate::request::CheckStockRequest;
 use crate::signature::CommerceSignatureVerifier;
-use crate::validate::validate;
+use crate::validate::validate_body;
 
 /// Default checker deadline: 3 s, under the starter kit's 5 s Commerce hook timeout.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(3000);
@@ -144,10 +144,7 @@ impl CheckStockService {
         {
             return (Err(failure.into()), 0);
         }
-        let request = match parse_json(raw_body)
-            .map_err(CheckStockError::from)
-            .and_then(|v| Ok(validate(v)?))
-        {
+        let request = match validate_body(raw_body) {
             Ok(request) => request,
             Err(err) => return (Err(err), 0),
         };

@@ -27,10 +27,14 @@
 //! assert_eq!(ok.items[0].qty.get(), 2.0);
 //! ```
 
+use commerce_kit_core::body::parse_json;
 use commerce_kit_core::params::{self, MissingParameters};
 use serde_json::{Map, Value};
 
+use crate::error::CheckStockError;
 use crate::request::{CartItem, CheckStockRequest, Id, Quantity};
+
+mod fast;
 
 /// The starter kit's required parameters of check-stock, in its order.
 pub const REQUIRED: &[&str] = &["data.cart_id", "data.items"];
@@ -61,6 +65,28 @@ impl ValidationError {
     fn invalid(path: String, expected: &'static str) -> Self {
         ValidationError::Invalid { path, expected }
     }
+}
+
+/// Parses and validates raw body bytes: an empty body or invalid JSON is a
+/// [`CheckStockError::Body`], the rest a [`CheckStockError::Invalid`].
+///
+/// A well-formed body takes a typed fast path that skips the JSON tree; anything
+/// else goes through [`parse_json`] and [`validate`], which explain the problem.
+/// Both give the same result for every body the fast path accepts.
+///
+/// ```
+/// use commerce_kit_webhook::validate::validate_body;
+///
+/// let ok = validate_body(br#"{"data":{"cart_id":1,"items":[{"sku":"A","qty":"2.0000"}]}}"#).unwrap();
+/// assert_eq!(ok.items[0].sku, "A");
+/// let err = validate_body(br#"{"data": }"#).unwrap_err();
+/// assert_eq!(err.to_string(), "invalid JSON at line 1 column 10: expected value");
+/// ```
+pub fn validate_body(bytes: &[u8]) -> Result<CheckStockRequest, CheckStockError> {
+    if let Some(request) = fast::parse(bytes) {
+        return Ok(request);
+    }
+    Ok(validate(parse_json(bytes)?)?)
 }
 
 /// Validates a whole parsed check-stock body (`{"data":{…}}`), consuming it so
@@ -326,5 +352,147 @@ mod tests {
                 (None, "C", 100.0)
             ]
         );
+    }
+
+    /// The precise path on bytes (JSON errors included), for comparisons.
+    fn precise(bytes: &[u8]) -> Result<CheckStockRequest, String> {
+        parse_json(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|v| validate(v).map_err(|e| e.to_string()))
+    }
+
+    #[test]
+    fn fast_path_takes_well_formed_bodies_and_declines_the_rest() {
+        let accepted: &[&[u8]] = &[
+            br#"{"data":{"cart_id":"42","items":[{"item_id":7,"sku":"24-MB01","qty":"2.0000"}]}}"#,
+            br#" {"eventName":"x","data":{"items":[],"cart_id":0,"extra":[1,{"a":null}]}} "#,
+            br#"{"data":{"cart_id":-1.5,"items":[{"sku":"A\u0042","qty":1e2,"item_id":null},{"sku":"C","qty":3,"item_id":""}]}}"#,
+            br#"{"data":{"cart_id":1,"items":[{"s\u006bu":"A","qty":" 3 "}]}}"#,
+        ];
+        for body in accepted {
+            let fast = fast::parse(body);
+            assert!(fast.is_some(), "{}", String::from_utf8_lossy(body));
+            assert_eq!(fast.map(Ok), Some(precise(body)), "{}", String::from_utf8_lossy(body));
+        }
+        let declined: &[&[u8]] = &[
+            b"",
+            b"[]",
+            br#"[{"cart_id":1,"items":[]}]"#,
+            br#"{"data":[1,[]]}"#,
+            br#"{"data":{"cart_id":1,"items":[["A",1]]}}"#,
+            br#"{"data":{"cart_id":1,"items":[]},"data":{"cart_id":2,"items":[]}}"#,
+            br#"{"data":{"cart_id":1,"cart_id":2,"items":[]}}"#,
+            br#"{"data":{"cart_id":1,"items":[{"sku":"A","sku":"B","qty":1}]}}"#,
+            br#"{"data":{"cart_id":"","items":[]}}"#,
+            br#"{"data":{"cart_id":null,"items":[]}}"#,
+            br#"{"data":{"cart_id":1,"items":[{"sku":"","qty":1}]}}"#,
+            br#"{"data":{"cart_id":1,"items":[{"sku":"A","qty":0}]}}"#,
+            br#"{"data":{"cart_id":1,"items":[{"sku":"A","qty":1,"item_id":true}]}}"#,
+            br#"{"data":{"cart_id":1,"items":[]}} x"#,
+            br#"{"data":{"cart_id":1,"items":[{"sku":"A","qty":1e999}]}}"#,
+        ];
+        for body in declined {
+            assert!(fast::parse(body).is_none(), "{}", String::from_utf8_lossy(body));
+        }
+        // Duplicates are declined by the fast path; the precise path keeps the last value.
+        let dup = br#"{"data":{"cart_id":1,"items":[{"sku":"A","sku":"B","qty":1}]}}"#;
+        assert_eq!(validate_body(dup).expect("valid").items[0].sku, "B");
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn scalar() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                Just(json!(null)),
+                Just(json!("")),
+                Just(json!(" ")),
+                Just(json!("A")),
+                Just(json!("2.0000")),
+                Just(json!("-1")),
+                Just(json!("abc")),
+                Just(json!("1e3")),
+                Just(json!(true)),
+                Just(json!(0)),
+                Just(json!(1)),
+                Just(json!(-2)),
+                Just(json!(0.5)),
+                Just(json!(18446744073709551615u64)),
+                Just(json!([])),
+                Just(json!({})),
+            ]
+        }
+
+        fn item() -> impl Strategy<Value = Value> {
+            let field = |name: &'static str| proptest::option::weighted(0.8, scalar()).prop_map(move |v| (name, v));
+            let valid = (0u32..4, 1u32..50, proptest::bool::ANY).prop_map(|(sku, qty, text)| {
+                let qty = if text { json!(format!("{qty}.0000")) } else { json!(qty) };
+                json!({"item_id": sku, "sku": format!("S{sku}"), "qty": qty})
+            });
+            prop_oneof![
+                4 => valid,
+                4 => (field("item_id"), field("sku"), field("qty"), proptest::bool::ANY).prop_map(
+                    |(a, b, c, extra)| {
+                        let mut m = serde_json::Map::new();
+                        for (k, v) in [a, b, c] {
+                            if let Some(v) = v {
+                                m.insert(k.to_owned(), v);
+                            }
+                        }
+                        if extra {
+                            m.insert("name".into(), json!({"x": [1]}));
+                        }
+                        Value::Object(m)
+                    }
+                ),
+                1 => scalar(),
+            ]
+        }
+
+        fn body() -> impl Strategy<Value = Value> {
+            let items = prop_oneof![
+                4 => proptest::collection::vec(item(), 0..5).prop_map(Value::Array),
+                1 => scalar(),
+            ];
+            let data = (
+                proptest::option::weighted(0.9, scalar()),
+                proptest::option::weighted(0.9, items),
+            )
+                .prop_map(|(cart_id, items)| {
+                    let mut m = serde_json::Map::new();
+                    if let Some(c) = cart_id {
+                        m.insert("cart_id".into(), c);
+                    }
+                    if let Some(i) = items {
+                        m.insert("items".into(), i);
+                    }
+                    Value::Object(m)
+                });
+            prop_oneof![
+                8 => data.prop_map(|d| json!({"data": d, "eventName": "e"})),
+                1 => scalar(),
+                1 => Just(json!({"other": 1})),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// The fast path accepts exactly the bodies the precise path accepts
+            /// (for bodies without duplicate keys), with the same result.
+            #[test]
+            fn fast_and_precise_paths_agree(value in body()) {
+                let bytes = serde_json::to_vec(&value).expect("serialize");
+                let fast = fast::parse(&bytes);
+                let precise = precise(&bytes);
+                match (&fast, &precise) {
+                    (Some(f), Ok(p)) => prop_assert_eq!(f, p),
+                    (None, Err(_)) => {}
+                    _ => prop_assert!(false, "fast {:?} vs precise {:?} on {}", fast, precise, value),
+                }
+                prop_assert_eq!(validate_body(&bytes).map_err(|e| e.to_string()), precise);
+            }
+        }
     }
 }
