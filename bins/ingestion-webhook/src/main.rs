@@ -24,7 +24,7 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> anyhow::Result<()> {
     let args: Args = config::parse();
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
     let service = args
@@ -33,5 +33,6 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
     let app = server::app(commerce_kit_ingestion::router(service));
-    server::serve(listener, app, server::shutdown_signal(), args.server.shutdown_grace()).await
+    server::serve(listener, app, server::shutdown_signal(), args.server.shutdown_grace()).await?;
+    Ok(())
 }
