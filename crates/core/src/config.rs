@@ -153,9 +153,12 @@ pub fn init_logging(format: LogFormat) -> Result<LogGuard, ConfigError> {
     };
     let filter = EnvFilter::try_new(&directives)
         .map_err(|e| ConfigError(format!("{source}: invalid log level {directives:?}: {e}")))?;
+    // The worker drains every queued line into the buffer and flushes once the
+    // queue is empty: one write(2) per batch instead of one per line under load,
+    // and no added delay when idle.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stdout());
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
