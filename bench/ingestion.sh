@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Ingestion webhook throughput, beside the bare constant-response server in the same run:
+#   (a) publishing to the embedded durable bus (fsync before every 200),
+#   (b) publishing to a loopback fake of Adobe IMS + the I/O Events ingress.
+# Prints req/s and p99 per target, durable events/s for (a) (checked against the
+# server's own "stored" log lines), and the IMS token requests made during (b).
+# Targets: (a) >= 10,000 accepted events/s; (b) >= 0.4x bare req/s with exactly 1 token request.
+# Env: CONNS (default 128), DURATION (default 10s), LOG_LEVEL for the servers (default info).
+source "$(dirname "$0")/lib.sh"
+
+CONNS="${CONNS:-128}"
+DURATION="${DURATION:-10s}"
+LUA="$BENCH_DIR/ingestion-post.lua"
+SECS="${DURATION%s}"
+
+ensure_wrk
+echo "building release binaries..." >&2
+build_release -p bench-bare-server -p ingestion-webhook
+build_release -p commerce-kit-ingestion --features test-util --example fake-adobe
+BIN="$ROOT/target/release"
+WORK="$(mktemp -d)"
+trap 'cleanup; rm -rf "$WORK"' EXIT
+
+echo "machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t2 -c$CONNS -d$DURATION; data dir on $(df -P "$WORK" | awk 'NR==2 {print $1}')"
+
+# Baseline.
+start_server bare "$OUT/bare.log" "$BIN/bench-bare-server"
+run_wrk "bare" "http://127.0.0.1:$PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
+BARE_RPS="$LAST_RPS"
+kill "$PID"
+
+# (a) local durable bus.
+(cd "$WORK" && mkdir -p a)
+start_server ingestion-local "$OUT/ingestion-local.log" \
+  env -C "$WORK/a" LOG_LEVEL="${LOG_LEVEL:-info}" "$BIN/ingestion-webhook" --listen 127.0.0.1:0 --data-dir "$WORK/a/data"
+LOCAL_PID="$PID"
+run_wrk "ingestion-local-bus" "http://127.0.0.1:$PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
+LOCAL_RPS="$LAST_RPS"
+RAW="$OUT/wrk-ingestion-local-bus.txt"
+TOTAL=$(awk '/requests in/ {print $1}' "$RAW")
+NON2XX=$(awk '/Non-2xx/ {print $NF}' "$RAW"); NON2XX="${NON2XX:-0}"
+ACCEPTED=$((TOTAL - NON2XX))
+LOCAL_RSS=$(peak_rss_mb "$LOCAL_PID")
+kill -TERM "$LOCAL_PID"; wait "$LOCAL_PID" 2>/dev/null || true
+STORED=$(grep -c 'outcome="stored"' "$OUT/ingestion-local.log" || true)
+echo "  (a) accepted (200) = $ACCEPTED, stored per server log = $STORED, durable events/s = $(awk -v n="$ACCEPTED" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}'), peak RSS ${LOCAL_RSS} MiB"
+
+# (b) loopback fake Adobe IMS + ingress.
+start_server fake-adobe "$OUT/fake-adobe.log" "$BIN/examples/fake-adobe"
+FAKE="http://127.0.0.1:$PORT"
+mkdir -p "$WORK/b"
+start_server ingestion-io-events "$OUT/ingestion-io-events.log" \
+  env -C "$WORK/b" LOG_LEVEL="${LOG_LEVEL:-info}" \
+  OAUTH_CLIENT_ID=fake-client-id OAUTH_CLIENT_SECRET=fake-client-secret \
+  IO_EVENTS_PROVIDER_ID=3b1b7d8c-5f2e-4b8a-9c1d-2e3f4a5b6c7d \
+  IMS_BASE_URL="$FAKE" IO_EVENTS_INGRESS_URL="$FAKE" \
+  "$BIN/ingestion-webhook" --listen 127.0.0.1:0
+IO_PID="$PID"
+run_wrk "ingestion-io-events-fake" "http://127.0.0.1:$PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
+IO_RPS="$LAST_RPS"
+IO_RSS=$(peak_rss_mb "$IO_PID")
+STATS=$(curl -s "$FAKE/stats")
+TOKENS=$(echo "$STATS" | sed 's/.*"token_requests":\([0-9]*\).*/\1/')
+echo "  (b) fake Adobe saw: $STATS; peak RSS ${IO_RSS} MiB"
+
+echo
+echo "summary (load average now $(cut -d' ' -f1-3 /proc/loadavg); figures on a shared machine vary from run to run)"
+echo "  bare                       req/s=$BARE_RPS"
+echo "  (a) local durable bus      req/s=$LOCAL_RPS  ratio-to-bare=$(ratio "$LOCAL_RPS" "$BARE_RPS")  target >= 10000 accepted events/s"
+echo "  (b) I/O Events (fake)      req/s=$IO_RPS  ratio-to-bare=$(ratio "$IO_RPS" "$BARE_RPS")  IMS token requests=$TOKENS  target >= 0.40 and exactly 1"
