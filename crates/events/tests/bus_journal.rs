@@ -107,6 +107,47 @@ async fn concurrent_appends_are_group_committed_with_unique_offsets() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acks_and_dead_letters_committed_alongside_concurrent_appends() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bus = LocalBus::open(dir.path()).expect("open");
+    for i in 0..10 {
+        bus.append(&event(i)).await.expect("append");
+    }
+    let first = bus.read(0, 10).await.expect("read");
+    let appends: Vec<_> = (10..210)
+        .map(|i| {
+            let bus = bus.clone();
+            tokio::spawn(async move { bus.append(&event(i)).await.expect("append") })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..10usize)
+        .map(|i| {
+            let (bus, rec) = (bus.clone(), first[i].clone());
+            tokio::spawn(async move {
+                let name = format!("c{i}");
+                if i % 2 == 0 {
+                    bus.ack(&name, rec.offset + 1).await.expect("ack");
+                } else {
+                    bus.dead_letter(&name, &rec, "parked").await.expect("dead letter");
+                }
+            })
+        })
+        .collect();
+    for t in appends {
+        t.await.expect("join");
+    }
+    for t in consumers {
+        t.await.expect("join");
+    }
+    assert_eq!(bus.head(), 210);
+    for i in 0..10u64 {
+        let name = format!("c{i}");
+        assert_eq!(bus.acked(&name).await.expect("acked"), i + 1);
+        assert_eq!(bus.dead_letters(&name).await.expect("dead").len(), (i % 2) as usize);
+    }
+}
+
 #[tokio::test]
 async fn acks_move_forward_only_and_never_past_the_head() {
     let dir = tempfile::tempdir().expect("tmp");
