@@ -20,13 +20,24 @@
 //! );
 //! ```
 //!
-//! The JSON Schema is generated on demand with `schemars::schema_for!(CheckStockRequest)`.
+//! The JSON Schema is generated on demand: [`json_schema`].
 
 use std::borrow::Cow;
 use std::fmt;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The JSON Schema (draft 2020-12) of [`CheckStockRequest`], generated on each call.
+///
+/// ```
+/// let schema = commerce_kit_webhook::request::json_schema();
+/// assert_eq!(schema["title"], "CheckStockRequest");
+/// assert_eq!(schema["required"], serde_json::json!(["cart_id", "items"]));
+/// ```
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(CheckStockRequest)).unwrap_or_default()
+}
 
 /// The `data` of a check-stock call: a cart and the items to check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -9,8 +9,9 @@
 //! body (`{"op":"success"}` or `{"op":"exception","message":…}`), except a
 //! missing or invalid signature (HTTP 401 `{"error":…}`). Checker errors,
 //! timeouts and panics answer a generic message; their details go to the log.
-//! One log line per call: `outcome`, `reason`, `items`, `elapsed_us` (and `detail`,
-//! the message answered, for exceptions).
+//! One log line per call: `outcome`, `reason`, `items`, `elapsed_us`, Commerce's
+//! `x-adobe-commerce-request-id` as `commerce_request_id` when sent, and `detail`
+//! (the message answered) for exceptions.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -49,6 +50,9 @@ use crate::validate::validate_body;
 
 /// Default checker deadline: 3 s, under the starter kit's 5 s Commerce hook timeout.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(3000);
+
+/// The id Commerce puts on every webhook call (also in Commerce's webhook logs).
+const COMMERCE_REQUEST_ID: &str = "x-adobe-commerce-request-id";
 
 const SUCCESS_BODY: &[u8] = br#"{"op":"success"}"#;
 
@@ -130,7 +134,12 @@ impl CheckStockService {
             Ok(bytes) => self.decide(&parts.headers, &bytes).await,
             Err(err) => (Err(err.into()), 0),
         };
-        log_outcome(&result, items, started.elapsed());
+        let commerce_id = parts
+            .headers
+            .get(COMMERCE_REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| id.len() <= 128);
+        log_outcome(&result, items, commerce_id, started.elapsed());
         match result {
             Ok(op) => operation_response(&op),
             Err(err) => err.into_response(),
@@ -225,15 +234,27 @@ fn panic_text(payload: Box<dyn Any + Send>) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
-fn log_outcome(result: &Result<Operation, CheckStockError>, items: usize, elapsed: Duration) {
+fn log_outcome(
+    result: &Result<Operation, CheckStockError>,
+    items: usize,
+    commerce_request_id: Option<&str>,
+    elapsed: Duration,
+) {
     let elapsed_us = elapsed.as_micros() as u64;
     match result {
-        Ok(_) => tracing::info!(outcome = "success", items, elapsed_us, "check-stock"),
+        Ok(_) => tracing::info!(
+            outcome = "success",
+            items,
+            elapsed_us,
+            commerce_request_id,
+            "check-stock"
+        ),
         Err(err @ CheckStockError::Signature(_)) => tracing::warn!(
             outcome = "rejected",
             reason = err.reason(),
             status = 401,
             elapsed_us,
+            commerce_request_id,
             error = %err,
             "check-stock: Commerce signature check failed (check COMMERCE_WEBHOOK_PUBLIC_KEY matches the Admin's key)"
         ),
@@ -242,6 +263,7 @@ fn log_outcome(result: &Result<Operation, CheckStockError>, items: usize, elapse
             reason = err.reason(),
             items,
             elapsed_us,
+            commerce_request_id,
             detail = %err,
             "check-stock"
         ),

@@ -82,6 +82,7 @@ async fn logs_carry_outcomes_but_never_bodies_or_secrets() {
             .header("authorization", format!("Bearer {COMMERCE_TOKEN}"))
             .header("x-adobe-commerce-webhook-signature", "c2lnbmF0dXJlLXZhbHVl")
             .header("x-request-id", "log-test-1")
+            .header("x-adobe-commerce-request-id", "cm-77")
             .body(body.clone())
             .send()
             .await
@@ -111,6 +112,7 @@ async fn logs_carry_outcomes_but_never_bodies_or_secrets() {
         lines[0]
     );
     assert!(lines[0].contains("id=log-test-1"), "{}", lines[0]);
+    assert!(lines[0].contains("commerce_request_id=\"cm-77\""), "{}", lines[0]);
     assert!(lines[1].contains("reason=\"invalid_request\""), "{}", lines[1]);
     assert!(lines[2].contains("reason=\"invalid_json\""), "{}", lines[2]);
     assert!(lines[3].contains("reason=\"checker_error\""), "{}", lines[3]);
