@@ -9,7 +9,9 @@ use axum::routing::any;
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".to_owned());
-    let app = Router::new().fallback(any(|| async { ([(header::CONTENT_TYPE, "application/json")], r#"{"op":"success"}"#) }));
+    let app = Router::new().fallback(any(|| async {
+        ([(header::CONTENT_TYPE, "application/json")], r#"{"op":"success"}"#)
+    }));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await

@@ -2,12 +2,10 @@
 //! health, JSON 404/405, SIGHUP reload, signatures, config errors, logs, and a
 //! clean exit on SIGTERM.
 
-mod support;
-
 use commerce_kit_core::signature::{RsaSigner, TEST_PUBLIC_KEY_A};
+use commerce_kit_tests::{Server, run_to_exit};
 use commerce_kit_webhook::signature::{SIGNATURE_HEADER, sign_body};
 use serde_json::{Value, json};
-use support::{Server, run_to_exit};
 
 const EXE: &str = env!("CARGO_BIN_EXE_check-stock");
 

@@ -1,12 +1,18 @@
 //! `commerce-kit serve`: every flow's settings flattened into one command, every
 //! flow's router merged, then wrapped once with `server::app`.
 //!
-//! To add a flow: flatten its `…Args` into [`ServeArgs`], build it in
-//! [`routes`], and `.merge()` its router there.
+//! On the embedded default (no I/O Events credentials) ingestion publishes to
+//! the local durable bus in `DATA_DIR` and the consumer reads it in-process;
+//! with credentials, ingestion publishes to Adobe I/O Events and the consumer
+//! receives Adobe's deliveries on `POST /events`.
 
 use axum::Router;
 use commerce_kit_core::config::{self, ConfigError, ServerArgs};
 use commerce_kit_core::server;
+use commerce_kit_events::bus::LocalBus;
+use commerce_kit_events::cli::ConsumerArgs;
+use commerce_kit_events::local::LocalConsumerHandle;
+use commerce_kit_ingestion::cli::{IngestionArgs, PublisherKind};
 use commerce_kit_webhook::cli::CheckStockArgs;
 
 /// Settings of `commerce-kit serve`: the server's, then each flow's.
@@ -16,28 +22,59 @@ pub struct ServeArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub check_stock: CheckStockArgs,
+    #[command(flatten)]
+    pub ingestion: IngestionArgs,
+    #[command(flatten)]
+    pub consumer: ConsumerArgs,
 }
 
 /// Builds every flow and serves them until SIGINT/SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
-    let routes = routes(&args).unwrap_or_else(|e| config::exit_config_error(&e));
+    let (routes, local) = flows(&args).await.unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
-    server::serve(
+    let served = server::serve(
         listener,
         server::app(routes),
         server::shutdown_signal(),
         args.server.shutdown_grace(),
     )
-    .await?;
+    .await;
+    if let Some(local) = local {
+        local.shutdown().await;
+    }
+    served?;
     Ok(())
 }
 
-/// Every flow's routes, merged.
-fn routes(args: &ServeArgs) -> Result<Router, ConfigError> {
+/// Every flow's routes, merged, and the local-bus consumer when the bus is used.
+async fn flows(args: &ServeArgs) -> Result<(Router, Option<LocalConsumerHandle>), ConfigError> {
     let check_stock = args.check_stock.build(&args.server)?;
     check_stock
         .reload_on_sighup()
         .map_err(|e| ConfigError(format!("cannot listen for SIGHUP (inventory reload): {e}")))?;
-    Ok(Router::new().merge(commerce_kit_webhook::router(check_stock)))
+
+    let bus =
+        match args.ingestion.publisher_kind()? {
+            PublisherKind::LocalBus => Some(LocalBus::open(&args.ingestion.data_dir).map_err(|e| {
+                ConfigError::setting("--data-dir", "DATA_DIR", format!("cannot open the local bus: {e}"))
+            })?),
+            PublisherKind::IoEvents => None,
+        };
+    // With REDIS_URL, ingestion's uid idempotency shares the consumer's Redis
+    // store so replicas recognise each other's uids; without it each keeps its
+    // own bounded in-memory store (the local bus itself refuses repeated uids).
+    let store = args.consumer.state_store().await?;
+    let shared = args.consumer.redis_url.is_some().then(|| store.clone());
+    let ingestion = args
+        .ingestion
+        .build_with(args.server.body_limit, bus.as_ref(), shared)?;
+    let events = args.consumer.build(store, bus)?;
+    let local = events.spawn_local();
+
+    let routes = Router::new()
+        .merge(commerce_kit_webhook::router(check_stock))
+        .merge(commerce_kit_ingestion::router(ingestion))
+        .merge(events.router());
+    Ok((routes, local))
 }

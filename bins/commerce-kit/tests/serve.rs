@@ -1,11 +1,8 @@
 //! `commerce-kit serve` as a child process: listening line, the check-stock
 //! route, health, JSON 404/405, and a clean exit on SIGTERM.
 
-#[path = "../../check-stock/tests/support/mod.rs"]
-mod support;
-
+use commerce_kit_tests::{Server, run_to_exit};
 use serde_json::{Value, json};
-use support::{Server, run_to_exit};
 
 const EXE: &str = env!("CARGO_BIN_EXE_commerce-kit");
 

@@ -40,16 +40,22 @@ async fn start(routes: Router, grace: Duration) -> Running {
 fn routes() -> Router {
     Router::new()
         .route("/echo", post(|body: String| async move { body }))
-        .route("/forever", get(|| async {
-            std::future::pending::<()>().await;
-            "never"
-        }))
-        .route("/panic", get(|| async {
-            if true {
-                panic!("secret internal detail");
-            }
-            "unreachable"
-        }))
+        .route(
+            "/forever",
+            get(|| async {
+                std::future::pending::<()>().await;
+                "never"
+            }),
+        )
+        .route(
+            "/panic",
+            get(|| async {
+                if true {
+                    panic!("secret internal detail");
+                }
+                "unreachable"
+            }),
+        )
 }
 
 async fn json_of(resp: reqwest::Response) -> Value {
@@ -79,7 +85,10 @@ async fn unknown_route_is_json_404_and_wrong_method_is_json_405() {
 
     let resp = client.delete(s.url("/health")).send().await.expect("request");
     assert_eq!(resp.status(), 405);
-    assert_eq!(json_of(resp).await, json!({"error": "method DELETE not allowed on /health"}));
+    assert_eq!(
+        json_of(resp).await,
+        json!({"error": "method DELETE not allowed on /health"})
+    );
 }
 
 #[tokio::test]
@@ -153,7 +162,9 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let resp = in_flight.await.expect("join").expect("in-flight request completes");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.expect("body"), "slow done");
-    let result = tokio::time::timeout(Duration::from_secs(5), s.task).await.expect("server stops");
+    let result = tokio::time::timeout(Duration::from_secs(5), s.task)
+        .await
+        .expect("server stops");
     result.expect("join").expect("clean stop");
 
     // New connections are refused once stopped.
@@ -166,12 +177,17 @@ async fn shutdown_grace_bounds_a_hanging_request() {
     let url = s.url("/forever");
     let client = reqwest::Client::new();
     // Make sure the connection is up before the hanging request is sent.
-    assert_eq!(client.get(s.url("/health")).send().await.expect("warm up").status(), 200);
+    assert_eq!(
+        client.get(s.url("/health")).send().await.expect("warm up").status(),
+        200
+    );
     let _hanging = tokio::spawn(async move { client.get(url).send().await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = std::time::Instant::now();
     s.stop.take().expect("stop").send(()).expect("server alive");
-    let result = tokio::time::timeout(Duration::from_secs(5), s.task).await.expect("stops after the grace period");
+    let result = tokio::time::timeout(Duration::from_secs(5), s.task)
+        .await
+        .expect("stops after the grace period");
     result.expect("join").expect("clean stop");
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(200), "waited the grace period: {took:?}");

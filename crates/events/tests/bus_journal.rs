@@ -148,6 +148,46 @@ async fn acks_and_dead_letters_committed_alongside_concurrent_appends() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keyed_appends_store_each_key_once_even_across_restarts() {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let bus = LocalBus::open(dir.path()).expect("open");
+        bus.append(&event(0)).await.expect("unkeyed append");
+        let first = bus.append_once("k/1", &event(1)).await.expect("append");
+        assert_eq!((first.offset, first.duplicate), (1, false));
+        // Many concurrent appends of one key (same batch or not): exactly one is stored.
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let bus = bus.clone();
+            tasks.push(tokio::spawn(async move { bus.append_once("k/2", &event(2)).await }));
+        }
+        let mut stored = Vec::new();
+        for task in tasks {
+            let appended = task.await.expect("join").expect("append");
+            assert_eq!(appended.offset, 2, "every caller learns the one offset");
+            if !appended.duplicate {
+                stored.push(appended.offset);
+            }
+        }
+        assert_eq!(stored, vec![2], "exactly one caller stored it");
+        assert_eq!(bus.head(), 3);
+    }
+    let bus = LocalBus::open(dir.path()).expect("reopen");
+    let again = bus.append_once("k/1", &event(1)).await.expect("append after restart");
+    assert_eq!((again.offset, again.duplicate), (1, true));
+    let new = bus.append_once("k/3", &event(3)).await.expect("new key");
+    assert_eq!((new.offset, new.duplicate), (3, false));
+    let ids: Vec<String> = bus
+        .read(0, 10)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|r| r.event.id)
+        .collect();
+    assert_eq!(ids, vec![event(0).id, event(1).id, event(2).id, event(3).id]);
+}
+
 #[tokio::test]
 async fn acks_move_forward_only_and_never_past_the_head() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use commerce_kit_core::config::{ConfigError, comma_list};
 use commerce_kit_core::http::{ClientTimeouts, client};
+use commerce_kit_core::state::StateStore;
 use commerce_kit_events::bus::LocalBus;
 use commerce_kit_events::catalog::CatalogArgs;
 use reqwest::Url;
@@ -215,14 +216,27 @@ impl IngestionArgs {
     /// Validates the settings and builds the service, opening the local bus in
     /// `DATA_DIR` when it is the publisher.
     pub fn build(&self, body_limit: usize) -> Result<IngestionService, ConfigError> {
-        self.build_inner(body_limit, None)
+        self.build_inner(body_limit, None, None)
     }
 
     /// Like [`build`](Self::build), but publishes to an already-open `bus`
     /// (so `commerce-kit serve` shares one bus between ingestion and the consumer)
     /// when the local bus is the publisher.
     pub fn build_with_bus(&self, body_limit: usize, bus: &LocalBus) -> Result<IngestionService, ConfigError> {
-        self.build_inner(body_limit, Some(bus))
+        self.build_inner(body_limit, Some(bus), None)
+    }
+
+    /// Like [`build`](Self::build), with an optional already-open `bus` and an
+    /// optional shared idempotency store (e.g. the consumer's Redis store, so
+    /// replicas recognise each other's `uid`s); `None` keeps the defaults (open
+    /// the bus from `DATA_DIR` when needed; a per-process store).
+    pub fn build_with(
+        &self,
+        body_limit: usize,
+        bus: Option<&LocalBus>,
+        idempotency: Option<Arc<dyn StateStore>>,
+    ) -> Result<IngestionService, ConfigError> {
+        self.build_inner(body_limit, bus, idempotency)
     }
 
     /// The authenticator the settings select.
@@ -282,7 +296,12 @@ impl IngestionArgs {
         }
     }
 
-    fn build_inner(&self, body_limit: usize, bus: Option<&LocalBus>) -> Result<IngestionService, ConfigError> {
+    fn build_inner(
+        &self,
+        body_limit: usize,
+        bus: Option<&LocalBus>,
+        idempotency: Option<Arc<dyn StateStore>>,
+    ) -> Result<IngestionService, ConfigError> {
         let kind = self.publisher_kind()?;
         let authenticator = self.authenticator()?;
         let catalog = self.catalog.load().map_err(|e| ConfigError(e.to_string()))?;
@@ -308,7 +327,11 @@ impl IngestionArgs {
             catalog = %catalog.source().map_or("built-in".to_owned(), |p| p.display().to_string()),
             "ingestion webhook ready"
         );
-        Ok(IngestionService::builder(publisher)
+        let mut builder = IngestionService::builder(publisher);
+        if let Some(store) = idempotency {
+            builder = builder.idempotency_store(store);
+        }
+        Ok(builder
             .authenticator(authenticator)
             .catalog(Arc::new(catalog))
             .idempotency_ttl(Duration::from_secs(self.ingestion_idempotency_ttl_secs))

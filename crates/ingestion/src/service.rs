@@ -294,6 +294,7 @@ pub(crate) fn log_outcome(result: &Result<Accepted, IngestionError>, started: In
                 AcceptOutcome::Published(Delivery::Accepted) => ("published", None),
                 AcceptOutcome::Published(Delivery::NoRegistrations) => ("published_no_registrations", None),
                 AcceptOutcome::Published(Delivery::Stored { offset }) => ("stored", Some(offset)),
+                AcceptOutcome::Published(Delivery::AlreadyStored { offset }) => ("duplicate_stored", Some(offset)),
                 AcceptOutcome::Duplicate => ("duplicate", None),
             };
             tracing::info!(

@@ -64,6 +64,15 @@ pub struct BusRecord {
     pub event: CloudEvent,
 }
 
+/// Where an [`append_once`](LocalBus::append_once) landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The event's offset: the new one, or, for a duplicate, the one stored earlier under the same key.
+    pub offset: u64,
+    /// True when the key was already in the journal, so nothing was appended.
+    pub duplicate: bool,
+}
+
 /// An event a consumer gave up on, with why and when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
@@ -183,7 +192,45 @@ impl LocalBus {
             id: event.id.clone(),
             reason: e.to_string(),
         })?;
-        self.submit(|reply| Op::Append { bytes, reply }).await
+        let appended = self
+            .submit(|reply| Op::Append {
+                bytes,
+                key: None,
+                reply,
+            })
+            .await?;
+        Ok(appended.offset)
+    }
+
+    /// Appends `event` unless an event with the same idempotency `key` was
+    /// appended before (in this process or any earlier one): then nothing is
+    /// stored and the earlier offset is answered with `duplicate: true`. The
+    /// check and the append are one transaction, durable on return, so a
+    /// back office retrying after a crash or restart is not published twice.
+    ///
+    /// ```
+    /// use commerce_kit_events::bus::LocalBus;
+    /// use commerce_kit_events::cloudevent::CloudEvent;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let bus = LocalBus::open(dir.path()).unwrap();
+    /// let event = CloudEvent::new("uid-1", "urn:uuid:p", "t", serde_json::json!({}));
+    /// let first = bus.append_once("t/uid-1", &event).await.unwrap();
+    /// let again = bus.append_once("t/uid-1", &event).await.unwrap();
+    /// assert_eq!((first.offset, first.duplicate), (0, false));
+    /// assert_eq!((again.offset, again.duplicate), (0, true));
+    /// assert_eq!(bus.head(), 1);
+    /// # });
+    /// ```
+    pub async fn append_once(&self, key: &str, event: &CloudEvent) -> Result<Appended, BusError> {
+        let bytes = serde_json::to_vec(event).map_err(|e| BusError::Encode {
+            path: self.inner.path.clone(),
+            id: event.id.clone(),
+            reason: e.to_string(),
+        })?;
+        let key = Some(key.to_owned());
+        self.submit(|reply| Op::Append { bytes, key, reply }).await
     }
 
     /// Up to `max` records with offset >= `from`, ascending.

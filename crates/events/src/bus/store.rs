@@ -14,6 +14,8 @@ pub(super) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("eve
 pub(super) const ACKS: TableDefinition<&str, u64> = TableDefinition::new("acks");
 /// (consumer, offset) → a [`StoredDeadLetter`] as JSON.
 pub(super) const DEAD: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("dead_letters");
+/// Idempotency key of a keyed append → the offset it was stored at.
+pub(super) const KEYS: TableDefinition<&str, u64> = TableDefinition::new("keys");
 /// Bookkeeping: `next` = the next offset to assign (kept even if old events are ever pruned).
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The `META` key holding the next offset.
@@ -42,6 +44,7 @@ pub(super) fn initialise(db: &Database, path: &Path) -> Result<u64, BusError> {
         let events = txn.open_table(EVENTS).map_err(|e| storage(path, "open", e))?;
         txn.open_table(ACKS).map_err(|e| storage(path, "open", e))?;
         txn.open_table(DEAD).map_err(|e| storage(path, "open", e))?;
+        txn.open_table(KEYS).map_err(|e| storage(path, "open", e))?;
         let meta = txn.open_table(META).map_err(|e| storage(path, "open", e))?;
         let after_last = events
             .last()

@@ -14,8 +14,8 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use redb::{Database, ReadableTable};
 use tokio::sync::{oneshot, watch};
 
-use super::BusError;
-use super::store::{ACKS, DEAD, EVENTS, META, META_NEXT, storage};
+use super::store::{ACKS, DEAD, EVENTS, KEYS, META, META_NEXT, storage};
+use super::{Appended, BusError};
 
 /// Most requests applied in one transaction.
 pub(super) const MAX_BATCH: usize = 4096;
@@ -24,7 +24,10 @@ pub(super) const MAX_BATCH: usize = 4096;
 pub(super) enum Op {
     Append {
         bytes: Vec<u8>,
-        reply: oneshot::Sender<Result<u64, BusError>>,
+        /// Idempotency key: an append whose key is already in the journal is not
+        /// stored again; it answers the offset stored under the key.
+        key: Option<String>,
+        reply: oneshot::Sender<Result<Appended, BusError>>,
     },
     Ack {
         consumer: String,
@@ -39,10 +42,11 @@ pub(super) enum Op {
     },
 }
 
-/// What one op resolved to, answered only after the commit: the assigned
-/// offset of an append, the consumer's next offset after an ack or dead letter,
-/// or why the op was refused.
-type Outcome = Result<u64, BusError>;
+/// What one op resolved to, answered only after the commit: the assigned (or,
+/// for a repeated key, the earlier) offset of an append and whether it was a
+/// duplicate, the consumer's next offset after an ack or dead letter, or why
+/// the op was refused.
+type Outcome = Result<(u64, bool), BusError>;
 
 pub(super) struct Writer {
     pub db: Arc<Database>,
@@ -90,8 +94,14 @@ impl Writer {
         let mut next = self.next;
         let mut outcomes = Vec::with_capacity(batch.len());
         let appends_only = batch.iter().all(|op| matches!(op, Op::Append { .. }));
+        let keyed = batch.iter().any(|op| matches!(op, Op::Append { key: Some(_), .. }));
         {
             let mut events = txn.open_table(EVENTS).map_err(|e| storage(path, "append", e))?;
+            let mut keys = if keyed {
+                Some(txn.open_table(KEYS).map_err(|e| storage(path, "append", e))?)
+            } else {
+                None
+            };
             // Appends are the hot path: only open the consumer tables when needed.
             let mut consumer_tables = if appends_only {
                 None
@@ -103,18 +113,40 @@ impl Writer {
             };
             for op in batch {
                 let outcome = match (op, consumer_tables.as_mut()) {
-                    (Op::Append { bytes, .. }, _) => {
-                        events
-                            .insert(next, bytes.as_slice())
-                            .map_err(|e| storage(path, "append", e))?;
-                        next += 1;
-                        Ok(next - 1)
+                    (Op::Append { bytes, key, .. }, _) => {
+                        let earlier = match (key, keys.as_mut()) {
+                            (Some(key), Some(keys)) => {
+                                let found = keys
+                                    .get(key.as_str())
+                                    .map_err(|e| storage(path, "append", e))?
+                                    .map(|v| v.value());
+                                if found.is_none() {
+                                    keys.insert(key.as_str(), next)
+                                        .map_err(|e| storage(path, "append", e))?;
+                                }
+                                found
+                            }
+                            _ => None,
+                        };
+                        match earlier {
+                            Some(offset) => Ok((offset, true)),
+                            None => {
+                                events
+                                    .insert(next, bytes.as_slice())
+                                    .map_err(|e| storage(path, "append", e))?;
+                                next += 1;
+                                Ok((next - 1, false))
+                            }
+                        }
                     }
                     (Op::Ack { consumer, next: to, .. }, Some((acks, _))) => {
                         if *to > next {
                             Err(self.beyond_head(consumer, *to, next))
                         } else {
-                            Ok(advance(acks, consumer, *to).map_err(|e| storage(path, "ack", e))?)
+                            Ok((
+                                advance(acks, consumer, *to).map_err(|e| storage(path, "ack", e))?,
+                                false,
+                            ))
                         }
                     }
                     (
@@ -131,7 +163,9 @@ impl Writer {
                         } else {
                             dead.insert((consumer.as_str(), *offset), record.as_slice())
                                 .map_err(|e| storage(path, "dead_letter", e))?;
-                            Ok(advance(acks, consumer, offset + 1).map_err(|e| storage(path, "dead_letter", e))?)
+                            let acked =
+                                advance(acks, consumer, offset + 1).map_err(|e| storage(path, "dead_letter", e))?;
+                            Ok((acked, false))
                         }
                     }
                     // Unreachable: the tables are open whenever the batch holds an ack or a dead letter.
@@ -173,7 +207,7 @@ fn advance(acks: &mut redb::Table<'_, &str, u64>, consumer: &str, to: u64) -> Re
 fn answer(op: Op, result: Outcome) {
     match op {
         Op::Append { reply, .. } => {
-            let _ = reply.send(result);
+            let _ = reply.send(result.map(|(offset, duplicate)| Appended { offset, duplicate }));
         }
         Op::Ack { reply, .. } | Op::DeadLetter { reply, .. } => {
             let _ = reply.send(result.map(|_| ()));

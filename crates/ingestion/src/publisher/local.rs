@@ -6,6 +6,11 @@ use commerce_kit_events::cloudevent::CloudEvent;
 use super::{Delivery, EventPublisher, PublishError};
 
 /// Appends events to a [`LocalBus`]; `Ok` only once the append is fsync'd.
+///
+/// Appends are idempotent on (event type, id): the ingestion webhook sets the
+/// id to the back office's `uid`, so a back office that retries an event the
+/// bus already holds (even across a crash or restart) gets
+/// [`Delivery::AlreadyStored`] and the event is not stored twice.
 #[derive(Debug, Clone)]
 pub struct LocalBusPublisher {
     bus: LocalBus,
@@ -26,8 +31,14 @@ impl LocalBusPublisher {
 #[async_trait::async_trait]
 impl EventPublisher for LocalBusPublisher {
     async fn publish(&self, event: &CloudEvent) -> Result<Delivery, PublishError> {
-        match self.bus.append(event).await {
-            Ok(offset) => Ok(Delivery::Stored { offset }),
+        let key = format!("{}/{}", event.event_type, event.id);
+        match self.bus.append_once(&key, event).await {
+            Ok(appended) if appended.duplicate => Ok(Delivery::AlreadyStored {
+                offset: appended.offset,
+            }),
+            Ok(appended) => Ok(Delivery::Stored {
+                offset: appended.offset,
+            }),
             Err(err @ BusError::Encode { .. }) => {
                 tracing::error!(error = %err, "event could not be encoded for the local bus");
                 Err(PublishError::Internal(

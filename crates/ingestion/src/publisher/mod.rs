@@ -22,6 +22,12 @@ pub enum Delivery {
         /// The journal offset.
         offset: u64,
     },
+    /// The same event (type and id) was already in the local bus, stored at
+    /// this offset, e.g. by a process that has restarted since: not stored again.
+    AlreadyStored {
+        /// The journal offset of the earlier copy.
+        offset: u64,
+    },
 }
 
 /// A publish failed; the back office gets a non-2xx so it retries. `Display` is

@@ -1,10 +1,9 @@
-//! Runs a server binary as a child process (shared by the binaries' tests).
+//! Runs commerce-kit's server binaries as child processes, for the binaries'
+//! own tests and the end-to-end tests in `tests/tests/`.
 //!
-//! The child runs in an empty temporary directory (so no `.env` is picked up),
-//! with the settings of the flows removed from its environment, and its stdout
-//! (the logs) collected line by line.
-
-#![allow(dead_code)]
+//! The child runs in a temporary directory (so no `.env` is picked up and the
+//! local bus's `./data` is private to the test), with every flow setting removed
+//! from its environment, and its stdout (the logs) collected line by line.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -13,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Environment variables that would change what the child does.
-const SCRUBBED: &[&str] = &[
+pub const SCRUBBED: &[&str] = &[
     "LISTEN",
     "LOG_FORMAT",
     "LOG_LEVEL",
@@ -26,6 +25,41 @@ const SCRUBBED: &[&str] = &[
     "STOCK_CHECK_TIMEOUT_MS",
     "COMMERCE_WEBHOOK_PUBLIC_KEY",
     "COMMERCE_WEBHOOK_PUBLIC_KEY_FILE",
+    "STOCK_CHECKER_CONNECT_TIMEOUT_MS",
+    "STOCK_CHECKER_REQUEST_TIMEOUT_MS",
+    "OAUTH_CLIENT_ID",
+    "OAUTH_CLIENT_SECRET",
+    "OAUTH_ORG_ID",
+    "OAUTH_SCOPES",
+    "IO_EVENTS_PROVIDER_ID",
+    "IMS_BASE_URL",
+    "IO_EVENTS_INGRESS_URL",
+    "IO_EVENTS_RETRY_BUDGET_SECS",
+    "INGESTION_AUTH",
+    "INGESTION_API_KEYS",
+    "INGESTION_HMAC_SECRET",
+    "INGESTION_HMAC_WINDOW_SECS",
+    "INGESTION_IDEMPOTENCY_TTL_SECS",
+    "DATA_DIR",
+    "EVENTS_CATALOG_FILE",
+    "EVENTS_CATALOG_MODE",
+    "REDIS_URL",
+    "EVENTS_VERIFY_SIGNATURES",
+    "IO_EVENTS_KEY_BASE_URL",
+    "IO_EVENTS_KEY_CACHE_SECS",
+    "EVENTS_DEDUPE_TTL_SECS",
+    "LOOP_GUARD_TTL_SECS",
+    "LOOP_GUARD_RULES_FILE",
+    "EVENTS_HANDLER_TIMEOUT_MS",
+    "EVENTS_FORWARD_URL",
+    "EVENTS_FORWARD_TOKEN",
+    "EVENTS_FORWARD_TIMEOUT_MS",
+    "EVENTS_BODY_LIMIT_BYTES",
+    "EVENTS_VALIDATION_ALLOW_LOOPBACK",
+    "EVENTS_CONSUMER_NAME",
+    "EVENTS_LOCAL_MAX_ATTEMPTS",
+    "EVENTS_LOCAL_RETRY_INITIAL_MS",
+    "EVENTS_LOCAL_RETRY_MAX_MS",
 ];
 
 /// A running server binary.
@@ -34,7 +68,7 @@ pub struct Server {
     lines: Arc<Mutex<Vec<String>>>,
     /// Where it listens, from its `listening on http://IP:PORT` line.
     pub addr: SocketAddr,
-    _cwd: tempfile::TempDir,
+    _cwd: Option<tempfile::TempDir>,
 }
 
 fn command(exe: &str, args: &[&str], env: &[(&str, &str)], cwd: &std::path::Path) -> Command {
@@ -50,10 +84,18 @@ fn command(exe: &str, args: &[&str], env: &[(&str, &str)], cwd: &std::path::Path
 }
 
 impl Server {
-    /// Starts `exe` and waits (up to 20 s) for its listening line.
+    /// Starts `exe` in a fresh temporary directory and waits (up to 20 s) for its listening line.
     pub fn start(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let cwd = tempfile::tempdir().expect("temp dir");
-        let mut child = command(exe, args, env, cwd.path())
+        let mut server = Self::start_in(exe, args, env, cwd.path());
+        server._cwd = Some(cwd);
+        server
+    }
+
+    /// Starts `exe` in `dir` (kept by the caller, e.g. to restart on the same
+    /// data) and waits (up to 20 s) for its listening line.
+    pub fn start_in(exe: &str, args: &[&str], env: &[(&str, &str)], dir: &std::path::Path) -> Self {
+        let mut child = command(exe, args, env, dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -70,7 +112,7 @@ impl Server {
             child,
             lines,
             addr: "0.0.0.0:0".parse().expect("addr"),
-            _cwd: cwd,
+            _cwd: None,
         };
         let line = server.wait_for("listening on http://");
         let at = line.find("listening on http://").expect("marker") + "listening on http://".len();
@@ -127,6 +169,14 @@ impl Server {
             .expect("run kill")
             .success();
         assert!(ok, "kill -{name} failed");
+    }
+
+    /// Kills the process with SIGKILL (a crash: nothing is flushed) and waits for it.
+    pub fn kill9(mut self) -> String {
+        self.signal("KILL");
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.logs()
     }
 
     /// Sends SIGTERM and waits (up to 20 s) for the exit.
