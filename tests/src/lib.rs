@@ -1,5 +1,6 @@
 //! Runs commerce-kit's server binaries as child processes, for the binaries'
-//! own tests and the end-to-end tests in `tests/tests/`.
+//! own tests (each binary's `tests/`, end-to-end ones included: Cargo gives a
+//! binary's path only to its own package's tests).
 //!
 //! The child runs in a temporary directory (so no `.env` is picked up and the
 //! local bus's `./data` is private to the test), with every flow setting removed
@@ -213,3 +214,8 @@ pub fn run_to_exit(exe: &str, args: &[&str], env: &[(&str, &str)]) -> (ExitStatu
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The README's Rust snippets, compiled by `cargo test --workspace` (doctests).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -271,3 +271,52 @@ async fn an_idle_loop_stops_promptly() {
         .await
         .expect("stopped in time");
 }
+
+#[tokio::test]
+async fn a_backlog_is_acknowledged_once_per_read_batch() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bus = LocalBus::open(dir.path()).expect("open");
+    for i in 0..200 {
+        bus.append(&ev(&format!("e{i}"), json!({}))).await.expect("append");
+    }
+    let commits_before = bus.commits();
+    let (h, seen) = recording();
+    let options = LocalOptions {
+        read_batch: 64,
+        ..fast()
+    };
+    let handle = spawn_local(consumer(h), bus.clone(), options);
+    wait_acked(&bus, DEFAULT_CONSUMER_NAME, 200).await;
+    handle.shutdown().await;
+    assert_eq!(seen.lock().expect("lock").len(), 200, "each event handled once");
+    // 64 + 64 + 64 + 8: one durable acknowledgement per batch, not per event
+    assert_eq!(bus.commits() - commits_before, 4);
+}
+
+#[tokio::test]
+async fn a_retry_wait_does_not_hold_back_the_acknowledgement_of_earlier_events() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bus = LocalBus::open(dir.path()).expect("open");
+    bus.append(&ev("ok-0", json!({}))).await.expect("append");
+    bus.append(&ev("ok-1", json!({}))).await.expect("append");
+    bus.append(&ev("stuck", json!({"fail_times": 1, "status": 503})))
+        .await
+        .expect("append");
+    let (h, seen) = recording();
+    let slow_retry = LocalOptions {
+        initial_backoff: Duration::from_secs(30),
+        max_backoff: Duration::from_secs(30),
+        ..fast()
+    };
+    // the three events come in one read batch; the third waits 30 s to retry
+    let handle = spawn_local(consumer(h.clone()), bus.clone(), slow_retry);
+    wait_acked(&bus, DEFAULT_CONSUMER_NAME, 2).await;
+    assert_eq!(ids(&seen), ["ok-0", "ok-1", "stuck"]);
+    handle.shutdown().await;
+    assert_eq!(bus.acked(DEFAULT_CONSUMER_NAME).await.expect("acked"), 2);
+    // after a restart only the unacknowledged event is delivered again
+    let handle = spawn_local(consumer(h), bus.clone(), fast());
+    wait_acked(&bus, DEFAULT_CONSUMER_NAME, 3).await;
+    handle.shutdown().await;
+    assert_eq!(ids(&seen), ["ok-0", "ok-1", "stuck", "stuck", "stuck"]);
+}

@@ -49,7 +49,7 @@ pub enum AuthMode {
     None,
     /// `Authorization: Bearer <key>` or `x-api-key: <key>`.
     ApiKey,
-    /// HMAC-SHA256 signature headers (see [`crate::auth::hmac`]).
+    /// HMAC-SHA256 over the timestamp and raw body (headers `x-commerce-kit-timestamp`, `x-commerce-kit-signature`).
     Hmac,
 }
 
@@ -314,7 +314,14 @@ impl IngestionArgs {
                 let bus = match bus {
                     Some(bus) => bus.clone(),
                     None => {
-                        LocalBus::open(&self.data_dir).map_err(|e| ConfigError::setting("--data-dir", "DATA_DIR", e))?
+                        let bus = LocalBus::open(&self.data_dir)
+                            .map_err(|e| ConfigError::setting("--data-dir", "DATA_DIR", e))?;
+                        tracing::warn!(
+                            path = %bus.path().display(),
+                            "no events consumer runs in this process: accepted events are kept in the journal until \
+                             `commerce-kit serve` is started on this data dir (or set the I/O Events settings)"
+                        );
+                        bus
                     }
                 };
                 tracing::info!(path = %bus.path().display(), head = bus.head(), "ingestion publishes to the local durable bus");

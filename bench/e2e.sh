@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# End to end on the embedded default: events/s from POST /ingestion/webhook,
+# through the local durable bus (fsync before every 200), to the consumer's
+# handler, all in one `commerce-kit serve`.
+#
+# wrk posts unique product-create events for DURATION; then the script waits
+# until the consumer has handled every accepted event and reports
+#   accepted events/s  = accepted / wrk duration
+#   end-to-end events/s = handled / (first stored -> last handled), from the server's own log timestamps
+# for two handlers: the default logging handler, and the forwarding handler
+# POSTing each event to a back office (the bare constant-response server).
+# Env: CONNS (default 64), DURATION (default 10s), LOG_LEVEL for the server (default info).
+source "$(dirname "$0")/lib.sh"
+
+CONNS="${CONNS:-64}"
+DURATION="${DURATION:-10s}"
+LUA="$BENCH_DIR/ingestion-post.lua"
+SECS="${DURATION%s}"
+
+ensure_wrk
+echo "building release binaries..." >&2
+build_release -p commerce-kit -p bench-bare-server
+BIN="$ROOT/target/release"
+WORK="$(mktemp -d)"
+trap 'cleanup; rm -rf "$WORK"' EXIT
+
+echo "machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t2 -c$CONNS -d$DURATION"
+
+start_server back-office "$OUT/e2e-back-office.log" "$BIN/bench-bare-server"
+BACK_OFFICE="http://127.0.0.1:$PORT/events"
+
+# epoch seconds (with fractions) of a log line's leading RFC 3339 timestamp
+ts() { date -d "$(cut -d' ' -f1 <<<"$1")" +%s.%N; }
+
+run_mode() {
+  local mode="$1"; shift
+  local dir="$WORK/$mode" log="$OUT/e2e-$mode.log"
+  mkdir -p "$dir"
+  start_server "serve-$mode" "$log" env -C "$dir" LOG_LEVEL="${LOG_LEVEL:-info}" "$@" \
+    "$BIN/commerce-kit" serve --listen 127.0.0.1:0 --data-dir "$dir/data"
+  local pid="$PID"
+  run_wrk "e2e-$mode" "http://127.0.0.1:$PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
+  local raw="$OUT/wrk-e2e-$mode.txt" total non2xx accepted handled
+  total=$(awk '/requests in/ {print $1}' "$raw")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$raw"); non2xx="${non2xx:-0}"
+  accepted=$((total - non2xx))
+  # Wait (at most 120 s) for the consumer to catch up with every accepted event.
+  for _ in $(seq 1 1200); do
+    handled=$(grep -c 'local bus event .*outcome="handled"' "$log" || true)
+    [ "$handled" -ge "$accepted" ] && break
+    sleep 0.1
+  done
+  local first last
+  first=$(grep -m1 'outcome="stored"' "$log")
+  last=$(grep 'local bus event .*outcome="handled"' "$log" | tail -1)
+  local span
+  span=$(awk -v a="$(ts "$first")" -v b="$(ts "$last")" 'BEGIN {printf "%.3f", b - a}')
+  local rss
+  rss=$(peak_rss_mb "$pid")
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  local dead
+  dead=$(grep -c 'parked in the dead-letter list' "$log" || true)
+  printf '  %-10s accepted=%s (%s/s)  handled=%s  end-to-end events/s=%s over %ss  dead letters=%s  peak RSS %s MiB\n' \
+    "$mode" "$accepted" "$(awk -v n="$accepted" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}')" "$handled" \
+    "$(awk -v n="$handled" -v s="$span" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }')" "$span" "$dead" "$rss"
+  [ "$handled" -ge "$accepted" ] || echo "  WARNING: the consumer handled $handled of $accepted accepted events within 120 s" >&2
+}
+
+echo "end to end: ingestion -> local durable bus -> handler"
+run_mode logging
+run_mode forwarding EVENTS_FORWARD_URL="$BACK_OFFICE"
+echo "(logs: $OUT/e2e-*.log; raw wrk output: $OUT/wrk-e2e-*.txt; figures on a shared machine vary from run to run)"
