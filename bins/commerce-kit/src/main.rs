@@ -1,10 +1,9 @@
 //! `commerce-kit`: every flow on one port (`serve`), plus tooling subcommands.
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 use commerce_kit_core::config;
 use commerce_kit_events::catalog::CatalogArgs;
+use commerce_kit_events::cli::DeadLettersArgs;
 
 mod serve;
 
@@ -34,14 +33,7 @@ enum Command {
     },
     /// Print the local bus's dead letters as JSON lines, oldest first (stop
     /// `commerce-kit serve` first: it locks the journal).
-    DeadLetters {
-        /// Directory of the local bus journal (bus.redb).
-        #[arg(long, env = "DATA_DIR", default_value = "./data", value_name = "DIR")]
-        data_dir: PathBuf,
-        /// Consumer whose dead letters to list.
-        #[arg(long, env = "EVENTS_CONSUMER_NAME", default_value = commerce_kit_events::local::DEFAULT_CONSUMER_NAME)]
-        consumer: String,
-    },
+    DeadLetters(DeadLettersArgs),
 }
 
 #[tokio::main]
@@ -56,12 +48,6 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&catalog.to_events_json())?);
             Ok(())
         }
-        Command::DeadLetters { data_dir, consumer } => {
-            let bus = commerce_kit_events::bus::LocalBus::open(&data_dir)?;
-            for letter in commerce_kit_events::local::dead_letters_json(&bus, &consumer).await? {
-                println!("{letter}");
-            }
-            Ok(())
-        }
+        Command::DeadLetters(args) => Ok(args.print().await?),
     }
 }

@@ -3,12 +3,10 @@
 //! `event-consumer dead-letters` to list the local bus's parked events.
 //! `--help` lists every setting.
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 use commerce_kit_core::config::{self, ServerArgs};
 use commerce_kit_core::server;
-use commerce_kit_events::cli::ConsumerArgs;
+use commerce_kit_events::cli::{ConsumerArgs, DeadLettersArgs};
 
 /// Adobe I/O Events consumer: verifies deliveries, routes each event to its handler, answers the status Adobe retries on.
 #[derive(Debug, Parser)]
@@ -26,25 +24,14 @@ struct Args {
 enum Command {
     /// Print the local bus's dead letters as JSON lines, oldest first (the journal is locked
     /// while `commerce-kit serve` runs: stop it first).
-    DeadLetters {
-        /// Directory of the local bus journal (bus.redb).
-        #[arg(long, env = "DATA_DIR", default_value = "./data", value_name = "DIR")]
-        data_dir: PathBuf,
-        /// Consumer name whose dead letters to list.
-        #[arg(long, env = "EVENTS_CONSUMER_NAME", default_value = commerce_kit_events::local::DEFAULT_CONSUMER_NAME)]
-        consumer: String,
-    },
+    DeadLetters(DeadLettersArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Args = config::parse();
-    if let Some(Command::DeadLetters { data_dir, consumer }) = &args.command {
-        let bus = commerce_kit_events::bus::LocalBus::open(data_dir)?;
-        for letter in commerce_kit_events::local::dead_letters_json(&bus, consumer).await? {
-            println!("{letter}");
-        }
-        return Ok(());
+    if let Some(Command::DeadLetters(dead_letters)) = &args.command {
+        return Ok(dead_letters.print().await?);
     }
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
     let store = args

@@ -1,107 +1,11 @@
 //! The `event-consumer` binary as a child process: start on port 0, answer a
 //! challenge, handle a (signed) delivery, exit cleanly on SIGTERM; list dead letters.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use commerce_kit_events::test_util::{AdobeSigner, FakeKeyHost};
+use commerce_kit_tests::{Server, run_to_exit};
 use serde_json::{Value, json};
 
 const EXE: &str = env!("CARGO_BIN_EXE_event-consumer");
-
-/// Settings that would change the child's behaviour if inherited.
-const SCRUBBED: &[&str] = &[
-    "LISTEN",
-    "LOG_FORMAT",
-    "LOG_LEVEL",
-    "RUST_LOG",
-    "REDIS_URL",
-    "OAUTH_CLIENT_ID",
-    "EVENTS_VERIFY_SIGNATURES",
-    "IO_EVENTS_KEY_BASE_URL",
-    "EVENTS_FORWARD_URL",
-    "EVENTS_FORWARD_TOKEN",
-    "DATA_DIR",
-    "EVENTS_CONSUMER_NAME",
-    "LOOP_GUARD_RULES_FILE",
-];
-
-struct Running {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    base: String,
-    _cwd: tempfile::TempDir,
-}
-
-fn command(args: &[&str], cwd: &std::path::Path) -> Command {
-    let mut cmd = Command::new(EXE);
-    cmd.args(args).current_dir(cwd);
-    for name in SCRUBBED {
-        cmd.env_remove(name);
-    }
-    cmd
-}
-
-fn start(args: &[&str]) -> Running {
-    let cwd = tempfile::tempdir().expect("dir");
-    let mut child = command(args, cwd.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            sink.lock().expect("lock").push(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let base = loop {
-        let found = lines
-            .lock()
-            .expect("lock")
-            .iter()
-            .find_map(|l| l.split("listening on ").nth(1).map(|s| s.trim().to_owned()));
-        if let Some(base) = found {
-            break base;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no listening line: {:?}",
-            lines.lock().expect("lock")
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Running {
-        child,
-        lines,
-        base,
-        _cwd: cwd,
-    }
-}
-
-impl Running {
-    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(exit) = self.child.try_wait().expect("wait") {
-                std::thread::sleep(Duration::from_millis(50));
-                return (exit, self.lines.lock().expect("lock").clone());
-            }
-            assert!(Instant::now() < deadline, "did not exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 fn event(id: &str, recipient: Option<&str>) -> Vec<u8> {
     let mut e = json!({"specversion": "1.0", "id": id, "source": "urn:uuid:p",
@@ -115,17 +19,17 @@ fn event(id: &str, recipient: Option<&str>) -> Vec<u8> {
 
 #[tokio::test]
 async fn starts_answers_a_challenge_handles_an_event_and_exits_on_sigterm() {
-    let server = start(&["--listen", "127.0.0.1:0"]);
+    let server = Server::start(EXE, &["--listen", "127.0.0.1:0"], &[]);
     let http = reqwest::Client::new();
     let challenge = http
-        .get(format!("{}/events?challenge=ab12", server.base))
+        .get(server.url("/events?challenge=ab12"))
         .send()
         .await
         .expect("get");
     assert_eq!(challenge.status(), 200);
     assert_eq!(challenge.text().await.expect("text"), "ab12");
     let resp = http
-        .post(format!("{}/events", server.base))
+        .post(server.url("/events"))
         .header("content-type", "application/json")
         .body(event("e-1", None))
         .send()
@@ -138,15 +42,10 @@ async fn starts_answers_a_challenge_handles_an_event_and_exits_on_sigterm() {
             "response": {"success": true,
                 "message": "event 'com.adobe.commerce.observer.catalog_product_delete_commit_after' logged"}})
     );
-    let health = http
-        .get(format!("{}/health", server.base))
-        .send()
-        .await
-        .expect("health");
+    let health = http.get(server.url("/health")).send().await.expect("health");
     assert_eq!(health.status(), 200);
-    let (exit, lines) = server.terminate();
+    let (exit, all) = server.terminate();
     assert!(exit.success(), "{exit:?}");
-    let all = lines.join("\n");
     assert!(all.contains("events consumer ready on GET|POST /events"), "{all}");
     assert!(
         all.lines()
@@ -164,25 +63,29 @@ async fn starts_answers_a_challenge_handles_an_event_and_exits_on_sigterm() {
 #[tokio::test]
 async fn with_a_client_id_deliveries_must_be_signed() {
     let keys = FakeKeyHost::with_test_keys().await.expect("keys");
-    let server = start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--events-client-id",
-        "client-1",
-        "--io-events-key-base-url",
-        keys.base_url(),
-    ]);
+    let server = Server::start(
+        EXE,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--events-client-id",
+            "client-1",
+            "--io-events-key-base-url",
+            keys.base_url(),
+        ],
+        &[],
+    );
     let http = reqwest::Client::new();
     let body = event("s-1", Some("client-1"));
     let unsigned = http
-        .post(format!("{}/events", server.base))
+        .post(server.url("/events"))
         .body(body.clone())
         .send()
         .await
         .expect("post");
     assert_eq!(unsigned.status(), 401);
     let signed = http
-        .post(format!("{}/events", server.base))
+        .post(server.url("/events"))
         .headers(AdobeSigner::test_keys().headers(&body))
         .body(body)
         .send()
@@ -196,16 +99,10 @@ async fn with_a_client_id_deliveries_must_be_signed() {
 
 #[test]
 fn a_bad_setting_exits_2_with_one_line() {
-    let cwd = tempfile::tempdir().expect("dir");
-    let out = command(
-        &["--listen", "127.0.0.1:0", "--events-dedupe-ttl-secs", "0"],
-        cwd.path(),
-    )
-    .output()
-    .expect("run");
-    assert_eq!(out.status.code(), Some(2));
+    let (status, _, stderr) = run_to_exit(EXE, &["--listen", "127.0.0.1:0", "--events-dedupe-ttl-secs", "0"], &[]);
+    assert_eq!(status.code(), Some(2));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr,
         "error: invalid configuration: --events-dedupe-ttl-secs (EVENTS_DEDUPE_TTL_SECS): must be greater than 0\n"
     );
 }
@@ -224,15 +121,12 @@ async fn dead_letters_are_listed_as_json_lines() {
             .await
             .expect("dead letter");
     }
-    let cwd = tempfile::tempdir().expect("dir");
-    let out = command(
+    let (status, text, stderr) = run_to_exit(
+        EXE,
         &["dead-letters", "--data-dir", data.path().to_str().expect("utf8")],
-        cwd.path(),
-    )
-    .output()
-    .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).expect("utf8");
+        &[],
+    );
+    assert!(status.success(), "{stderr}");
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
