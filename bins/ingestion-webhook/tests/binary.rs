@@ -2,96 +2,27 @@
 //! the listening line, SIGTERM, restarts, and kill -9 losing nothing that was
 //! acknowledged.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use commerce_kit_events::bus::LocalBus;
 use commerce_kit_ingestion::testing::{FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FakeAdobe};
+use commerce_kit_tests::{Server, run_to_exit};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ingestion-webhook");
 const EVENT: &str = "be-observer.catalog_product_create";
 
-struct Running {
-    child: Child,
-    base: String,
-    logs: Arc<Mutex<Vec<String>>>,
+/// Starts the binary on a free port in `cwd` (kept by the test: restarts reuse its data).
+fn start(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
+    let mut all = vec!["--listen", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    Server::start_in(BIN, &all, env, cwd)
 }
 
-impl Running {
-    /// Starts the binary in `cwd` with only `env` set, waits for its listening line.
-    fn start(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Running {
-        let mut cmd = Command::new(BIN);
-        cmd.env_clear()
-            .current_dir(cwd)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn ingestion-webhook");
-        let stdout = child.stdout.take().expect("stdout");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("listening on http://") {
-                    let _ = tx.send(line[at + "listening on ".len()..].trim().to_owned());
-                }
-                sink.lock().expect("logs").push(line);
-            }
-        });
-        let base = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => base,
-            Err(_) => {
-                let _ = child.kill();
-                let out = child.wait_with_output().expect("output");
-                panic!(
-                    "no listening line; stderr: {}; logs: {:?}",
-                    String::from_utf8_lossy(&out.stderr),
-                    logs.lock().expect("logs")
-                );
-            }
-        };
-        Running { child, base, logs }
-    }
-
-    fn url(&self) -> String {
-        format!("{}/ingestion/webhook", self.base)
-    }
-
-    fn sigterm(&mut self) -> ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "no exit 15 s after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn logs(&self) -> Vec<String> {
-        self.logs.lock().expect("logs").clone()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn webhook(server: &Server) -> String {
+    server.url("/ingestion/webhook")
 }
 
 fn product(uid: &str) -> Value {
@@ -127,7 +58,7 @@ async fn stored_ids(data_dir: &Path) -> Vec<String> {
 #[tokio::test]
 async fn serves_with_env_configuration_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut server = Running::start(
+    let server = start(
         dir.path(),
         &[
             ("INGESTION_AUTH", "api-key"),
@@ -136,18 +67,20 @@ async fn serves_with_env_configuration_and_stops_cleanly_on_sigterm() {
         &[],
     );
     let client = reqwest::Client::new();
-    let health = client
-        .get(format!("{}/health", server.base))
-        .send()
-        .await
-        .expect("health");
+    let health = client.get(server.url("/health")).send().await.expect("health");
     assert_eq!(health.status(), 200);
     assert_eq!(
-        post(&client, &server.url(), &product("b1"), &[("x-api-key", "bin-key-new")]).await,
+        post(
+            &client,
+            &webhook(&server),
+            &product("b1"),
+            &[("x-api-key", "bin-key-new")]
+        )
+        .await,
         (200, success())
     );
     assert_eq!(
-        post(&client, &server.url(), &product("b2"), &[]).await,
+        post(&client, &webhook(&server), &product("b2"), &[]).await,
         (
             401,
             json!({"error": "missing credentials: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'"})
@@ -156,7 +89,7 @@ async fn serves_with_env_configuration_and_stops_cleanly_on_sigterm() {
     assert_eq!(
         post(
             &client,
-            &server.url(),
+            &webhook(&server),
             &json!({"data": {}}),
             &[("authorization", "Bearer bin-key-old")]
         )
@@ -166,9 +99,8 @@ async fn serves_with_env_configuration_and_stops_cleanly_on_sigterm() {
             json!({"error": "missing parameter(s) 'data.uid,data.event,data.value'"})
         )
     );
-    let status = server.sigterm();
+    let (status, logs) = server.terminate();
     assert!(status.success(), "exit status {status:?}");
-    let logs = server.logs().join("\n");
     assert!(logs.contains("received SIGTERM") && logs.contains("stopped"), "{logs}");
     assert!(
         logs.contains("ingestion request handled") && logs.contains("outcome=\"stored\""),
@@ -190,11 +122,14 @@ async fn events_survive_a_restart_in_order() {
     let data_arg = data.to_str().expect("utf8");
     let client = reqwest::Client::new();
     for batch in [["r1", "r2", "r3"].as_slice(), ["r4", "r5"].as_slice()] {
-        let mut server = Running::start(dir.path(), &[], &["--data-dir", data_arg]);
+        let server = start(dir.path(), &[], &["--data-dir", data_arg]);
         for uid in batch {
-            assert_eq!(post(&client, &server.url(), &product(uid), &[]).await, (200, success()));
+            assert_eq!(
+                post(&client, &webhook(&server), &product(uid), &[]).await,
+                (200, success())
+            );
         }
-        assert!(server.sigterm().success());
+        assert!(server.terminate().0.success());
     }
     assert_eq!(stored_ids(&data).await, ["r1", "r2", "r3", "r4", "r5"]);
 }
@@ -203,8 +138,8 @@ async fn events_survive_a_restart_in_order() {
 async fn kill_9_loses_nothing_that_was_acknowledged() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("bus");
-    let server = Running::start(dir.path(), &[("DATA_DIR", data.to_str().expect("utf8"))], &[]);
-    let url = server.url();
+    let server = start(dir.path(), &[("DATA_DIR", data.to_str().expect("utf8"))], &[]);
+    let url = webhook(&server);
     let acked: Arc<Mutex<Vec<Vec<String>>>> = Arc::new(Mutex::new(vec![Vec::new(); 8]));
     let mut writers = Vec::new();
     for w in 0..8usize {
@@ -226,9 +161,7 @@ async fn kill_9_loses_nothing_that_was_acknowledged() {
         assert!(Instant::now() < deadline, "too slow");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let mut server = server;
-    server.child.kill().expect("kill -9"); // SIGKILL, writers still posting
-    server.child.wait().expect("wait");
+    server.kill9(); // SIGKILL, writers still posting
     for w in writers {
         w.await.expect("writer");
     }
@@ -252,27 +185,18 @@ async fn kill_9_loses_nothing_that_was_acknowledged() {
 
 #[test]
 fn configuration_errors_exit_2_with_one_line() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = Command::new(BIN)
-        .env_clear()
-        .current_dir(dir.path())
-        .env("INGESTION_AUTH", "hmac")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
+    let (status, _, stderr) = run_to_exit(BIN, &[], &[("INGESTION_AUTH", "hmac")]);
+    assert_eq!(status.code(), Some(2));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        stderr,
         "error: invalid configuration: --ingestion-hmac-secret (INGESTION_HMAC_SECRET): required when INGESTION_AUTH=hmac\n"
     );
-    let out = Command::new(BIN)
-        .env_clear()
-        .current_dir(dir.path())
-        .env("OAUTH_CLIENT_ID", "abc")
-        .env("OAUTH_CLIENT_SECRET", "very-secret")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (status, _, stderr) = run_to_exit(
+        BIN,
+        &[],
+        &[("OAUTH_CLIENT_ID", "abc"), ("OAUTH_CLIENT_SECRET", "very-secret")],
+    );
+    assert_eq!(status.code(), Some(2));
     assert_eq!(
         stderr,
         "error: invalid configuration: Adobe I/O Events is partly configured: missing IO_EVENTS_PROVIDER_ID \
@@ -286,7 +210,7 @@ async fn publishes_to_io_events_when_configured() {
     let fake = FakeAdobe::start().await.expect("fake");
     let url = fake.url().to_string();
     let dir = tempfile::tempdir().expect("tmp");
-    let mut server = Running::start(
+    let server = start(
         dir.path(),
         &[
             ("OAUTH_CLIENT_ID", FAKE_CLIENT_ID),
@@ -299,12 +223,15 @@ async fn publishes_to_io_events_when_configured() {
     );
     let client = reqwest::Client::new();
     for uid in ["io-1", "io-2"] {
-        assert_eq!(post(&client, &server.url(), &product(uid), &[]).await, (200, success()));
+        assert_eq!(
+            post(&client, &webhook(&server), &product(uid), &[]).await,
+            (200, success())
+        );
     }
     assert_eq!(fake.token_request_count(), 1);
     assert_eq!(fake.ingress_request_count(), 2);
-    assert!(server.sigterm().success());
-    let logs = server.logs().join("\n");
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "exit status {status:?}");
     assert!(logs.contains("ingestion publishes to Adobe I/O Events"), "{logs}");
     assert!(
         !logs.contains(FAKE_CLIENT_SECRET) && !logs.contains("fake-ims-token"),
