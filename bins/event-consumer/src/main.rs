@@ -8,6 +8,11 @@ use commerce_kit_core::config::{self, ServerArgs};
 use commerce_kit_core::server;
 use commerce_kit_events::cli::{ConsumerArgs, DeadLettersArgs};
 
+/// mimalloc: glibc malloc took ~16% of this binary's CPU under load, much of it
+/// contended arena locks (perf, bench/consumer.sh).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Adobe I/O Events consumer: verifies deliveries, routes each event to its handler, answers the status Adobe retries on.
 #[derive(Debug, Parser)]
 #[command(name = "event-consumer", version, about, args_conflicts_with_subcommands = true)]
