@@ -17,13 +17,15 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 ensure_wrk
 echo "building release binaries..." >&2
 build_release -p commerce-kit -p bench-bare-server
+bench_workdir
 
 start_server bare "$OUT/bare.log" "$BIN/bench-bare-server" 127.0.0.1:0
 BARE_PID=$PID BARE_PORT=$PORT
-# A clean environment for the flow's settings: the embedded default (demo inventory).
-start_server check-stock "$OUT/check-stock.log" env -u INVENTORY_FILE -u STOCK_CHECKER_URL \
-  -u COMMERCE_WEBHOOK_PUBLIC_KEY -u COMMERCE_WEBHOOK_PUBLIC_KEY_FILE -u LOG_LEVEL -u RUST_LOG \
-  "$BIN/commerce-kit" serve --listen 127.0.0.1:0
+# A clean environment for the flow's settings: the embedded default (demo
+# inventory), run in a temporary directory holding its local bus (DATA_DIR).
+start_server check-stock "$OUT/check-stock.log" env -C "$WORK" -u INVENTORY_FILE -u STOCK_CHECKER_URL \
+  -u COMMERCE_WEBHOOK_PUBLIC_KEY -u COMMERCE_WEBHOOK_PUBLIC_KEY_FILE -u LOG_LEVEL -u RUST_LOG -u DATA_DIR \
+  "$BIN/commerce-kit" serve --listen 127.0.0.1:0 --data-dir "$WORK/data"
 CK_PID=$PID CK_PORT=$PORT
 
 # The cart must really be accepted, or we would be measuring exceptions.

@@ -18,8 +18,7 @@ echo "building release binaries..." >&2
 build_release -p bench-bare-server -p ingestion-webhook
 build_release -p commerce-kit-ingestion --features test-util --example fake-adobe
 BIN="$ROOT/target/release"
-WORK="$(mktemp -d)"
-trap 'cleanup; rm -rf "$WORK"' EXIT
+bench_workdir
 
 echo "machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t2 -c$CONNS -d$DURATION; data dir on $(df -P "$WORK" | awk 'NR==2 {print $1}')"
 

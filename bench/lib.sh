@@ -18,6 +18,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# bench_workdir : creates $WORK, a temporary directory for the servers' data
+# and working directory (so a benchmark never creates ./data in the repository
+# nor reads its .env), removed at exit after the servers are stopped.
+bench_workdir() {
+  WORK="$(mktemp -d)"
+  trap 'cleanup; rm -rf "$WORK"' EXIT
+}
+
 ensure_wrk() {
   if ! command -v wrk >/dev/null 2>&1; then
     echo "installing wrk (Debian package)..." >&2

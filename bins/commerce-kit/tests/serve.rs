@@ -1,5 +1,5 @@
-//! `commerce-kit serve` as a child process: listening line, the check-stock
-//! route, health, JSON 404/405, and a clean exit on SIGTERM.
+//! `commerce-kit serve` as a child process: listening line (at any log level),
+//! the check-stock route, health, JSON 404/405, and a clean exit on SIGTERM.
 
 use commerce_kit_tests::{Server, run_to_exit};
 use serde_json::{Value, json};
@@ -65,6 +65,18 @@ fn serve_runs_check_stock_on_one_port_and_stops_on_sigterm() {
     assert_eq!(status.code(), Some(0), "{logs}");
     assert!(logs.contains("using the built-in demo inventory"), "{logs}");
     assert!(logs.contains("received SIGTERM") && logs.contains("stopped"), "{logs}");
+}
+
+#[test]
+fn the_listening_line_is_printed_at_any_log_level() {
+    // Server::start waits for the listening line, so it is the check.
+    let server = Server::start(EXE, &["serve", "--listen", "127.0.0.1:0"], &[("LOG_LEVEL", "warn")]);
+    let (status, logs) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{logs}");
+    // The level still applies to everything else: warnings only.
+    assert!(logs.contains("using the built-in demo inventory"), "{logs}");
+    assert!(!logs.contains("check-stock ready"), "{logs}");
+    assert!(!logs.contains("received SIGTERM"), "{logs}");
 }
 
 #[test]

@@ -18,6 +18,9 @@ use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::body::DEFAULT_BODY_LIMIT;
 
+mod log_writer;
+mod text_log;
+
 /// A setting is invalid. `Display` is one line naming the setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -140,32 +143,45 @@ pub fn secret_from_value_or_file(
 
 /// Keeps the background log writer alive; drop it last so buffered lines are flushed.
 #[must_use = "logs are lost when the guard is dropped early"]
-pub struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
+pub struct LogGuard(#[allow(dead_code)] log_writer::WriterGuard);
 
 /// Installs the global tracing subscriber writing to stdout through a
 /// non-blocking (but never lossy) writer. The level comes from `LOG_LEVEL`, else
-/// `RUST_LOG`, else `info`; both accept `EnvFilter` directives.
+/// `RUST_LOG`, else `info`; both accept `EnvFilter` directives. The
+/// `listening on http://IP:PORT` line is printed at any level (see
+/// [`server::LISTENING_TARGET`](crate::server::LISTENING_TARGET)).
 pub fn init_logging(format: LogFormat) -> Result<LogGuard, ConfigError> {
     let (directives, source) = match (std::env::var("LOG_LEVEL"), std::env::var("RUST_LOG")) {
         (Ok(v), _) if !v.is_empty() => (v, "LOG_LEVEL"),
         (_, Ok(v)) if !v.is_empty() => (v, "RUST_LOG"),
         _ => ("info".to_owned(), "default"),
     };
-    let filter = EnvFilter::try_new(&directives)
+    let mut filter = EnvFilter::try_new(&directives)
         .map_err(|e| ConfigError(format!("{source}: invalid log level {directives:?}: {e}")))?;
-    // The worker drains every queued line into the buffer and flushes once the
-    // queue is empty: one write(2) per batch instead of one per line under load,
-    // and no added delay when idle.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+    // The listening line is printed whatever the level, unless the directives
+    // name its target themselves.
+    if !directives.contains(crate::server::LISTENING_TARGET) {
+        let always = format!("{}=info", crate::server::LISTENING_TARGET)
+            .parse()
+            .map_err(|e| ConfigError(format!("listening line log directive: {e}")))?;
+        filter = filter.add_directive(always);
+    }
+    // Lines collect in a buffer that a writer thread writes out: at once when
+    // idle, in one write(2) every couple of milliseconds under load (see
+    // log_writer), never dropping any.
+    let (writer, guard) = log_writer::spawn(std::io::stdout())
+        .map_err(|e| ConfigError(format!("cannot start the log writer thread: {e}")))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .with_span_events(FmtSpan::NONE)
         .with_target(false);
     let installed = match format {
-        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(false)
+            .event_format(text_log::TextFormat)
+            .fmt_fields(text_log::TextFields)
+            .try_init(),
         LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
     };
     installed.map_err(|e| ConfigError(format!("logging already initialised: {e}")))?;

@@ -30,7 +30,14 @@ mod fallback;
 mod request_id;
 
 pub use fallback::{health, method_not_allowed, not_found};
-pub use request_id::{REQUEST_ID_HEADER, RequestId, request_context};
+pub use request_id::{
+    REQUEST_ID_HEADER, RequestContextFuture, RequestContextLayer, RequestContextService, RequestId, request_context,
+};
+
+/// Tracing target of the `listening on http://IP:PORT` line.
+/// [`config::init_logging`](crate::config::init_logging) keeps it at info
+/// whatever the log level: scripts, tests and operators wait for that line.
+pub const LISTENING_TARGET: &str = "commerce_kit::listening";
 
 /// Adds `GET /health`, JSON 404/405 fallbacks, request ids, tracing spans and a
 /// panic guard (a panicking handler answers 500 JSON; the server keeps serving).
@@ -39,10 +46,10 @@ pub fn app(routes: Router) -> Router {
         .route("/health", get(health))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            fallback::panic_response,
+        // One `layer` call (axum boxes each one per route), request context outermost.
+        .layer(tower::ServiceBuilder::new().layer(RequestContextLayer).layer(
+            tower_http::catch_panic::CatchPanicLayer::custom(fallback::panic_response),
         ))
-        .layer(axum::middleware::from_fn(request_context))
 }
 
 /// Binds a TCP listener; port 0 picks a free port (see [`TcpListener::local_addr`]).
@@ -55,7 +62,8 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight
 /// requests finish for at most `grace`.
 ///
-/// Logs `listening on http://IP:PORT` once the socket is ready.
+/// Logs `listening on http://IP:PORT` once the socket is ready (at info, under
+/// [`LISTENING_TARGET`], so that it is printed even with `LOG_LEVEL=warn`).
 pub async fn serve<F>(listener: TcpListener, app: Router, shutdown: F, grace: Duration) -> io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
@@ -63,7 +71,7 @@ where
     use axum::serve::ListenerExt;
 
     let addr = listener.local_addr()?;
-    tracing::info!("listening on http://{addr}");
+    tracing::info!(target: LISTENING_TARGET, "listening on http://{addr}");
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;

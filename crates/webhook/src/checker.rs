@@ -86,6 +86,19 @@ pub trait StockChecker: Send + Sync {
     /// Checks the whole request.
     async fn check(&self, request: &CheckStockRequest) -> Result<StockVerdict, CheckerError>;
 
+    /// Answers at once, without waiting for anything, when the checker can (an
+    /// in-memory lookup such as the inventory checker's); `None`, the default,
+    /// means "call [`check`](StockChecker::check)".
+    ///
+    /// The service tries this first and, on `Some`, answers without giving the
+    /// checker a task and a deadline of its own (a panic here is still caught).
+    /// So it must never block or do I/O: a checker that talks to anything
+    /// answers `None` and does its work in `check`.
+    fn check_now(&self, request: &CheckStockRequest) -> Option<Result<StockVerdict, CheckerError>> {
+        let _ = request;
+        None
+    }
+
     /// Short name for logs (e.g. `inventory`, `http`). Defaults to `custom`.
     fn name(&self) -> &str {
         "custom"

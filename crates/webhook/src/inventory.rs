@@ -264,6 +264,11 @@ impl StockChecker for InventoryChecker {
         Ok(self.snapshot().verdict(request))
     }
 
+    /// Always answers: the inventory is in memory.
+    fn check_now(&self, request: &CheckStockRequest) -> Option<Result<StockVerdict, CheckerError>> {
+        Some(Ok(self.snapshot().verdict(request)))
+    }
+
     fn name(&self) -> &str {
         "inventory"
     }

@@ -3,7 +3,9 @@
 //!
 //! Steps: read the body (size-limited) → verify the Commerce signature over the
 //! raw bytes (when a key is configured) → parse JSON → validate → run the
-//! checker with a deadline and a panic guard → answer.
+//! checker with a deadline and a panic guard → answer. A checker that answers
+//! from memory ([`StockChecker::check_now`]) is asked inline, still under the
+//! panic guard; the others run in a task of their own, aborted at the deadline.
 //!
 //! Guarantees: every call that reaches the flow is answered HTTP 200 with an op
 //! body (`{"op":"success"}` or `{"op":"exception","message":…}`), except a
@@ -30,6 +32,7 @@
 //! ```
 
 use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,7 +45,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use tracing::Instrument;
 
-use crate::checker::{StockChecker, StockVerdict};
+use crate::checker::{CheckerError, StockChecker, StockVerdict};
 use crate::error::CheckStockError;
 use crate::request::CheckStockRequest;
 use crate::signature::CommerceSignatureVerifier;
@@ -158,13 +161,27 @@ impl CheckStockService {
             Err(err) => return (Err(err), 0),
         };
         let items = request.items.len();
-        let verdict = self.run_checker(request).await;
+        let verdict = match self.check_now(&request) {
+            Some(verdict) => verdict,
+            None => self.run_checker(request).await,
+        };
         let result = match verdict {
             Ok(StockVerdict::Available) => Ok(Operation::success()),
             Ok(StockVerdict::Unavailable { message }) => Err(CheckStockError::Unavailable(message)),
             Err(err) => Err(err),
         };
         (result, items)
+    }
+
+    /// The checker's immediate answer ([`StockChecker::check_now`]), if it has
+    /// one, under the same panic guard as [`run_checker`](Self::run_checker).
+    fn check_now(&self, request: &CheckStockRequest) -> Option<Result<StockVerdict, CheckStockError>> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.checker.check_now(request))) {
+            Ok(None) => None,
+            Ok(Some(Ok(verdict))) => Some(Ok(verdict)),
+            Ok(Some(Err(err))) => Some(Err(self.checker_failed(err))),
+            Err(panic) => Some(Err(self.checker_panicked(panic_text(panic)))),
+        }
     }
 
     /// Runs the checker in its own task: a panic there is caught, and the
@@ -174,18 +191,14 @@ impl CheckStockService {
         let mut task = tokio::spawn(async move { checker.check(&request).await }.in_current_span());
         match tokio::time::timeout(self.deadline, &mut task).await {
             Ok(Ok(Ok(verdict))) => Ok(verdict),
-            Ok(Ok(Err(err))) => {
-                tracing::error!(checker = self.checker.name(), error = %err, "stock checker failed");
-                Err(CheckStockError::Checker(err))
-            }
+            Ok(Ok(Err(err))) => Err(self.checker_failed(err)),
             Ok(Err(join)) => {
                 let detail = if join.is_panic() {
                     panic_text(join.into_panic())
                 } else {
                     "checker task was cancelled".to_owned()
                 };
-                tracing::error!(checker = self.checker.name(), panic = %detail, "stock checker panicked");
-                Err(CheckStockError::Panicked(detail))
+                Err(self.checker_panicked(detail))
             }
             Err(_) => {
                 task.abort();
@@ -198,6 +211,16 @@ impl CheckStockService {
                 Err(CheckStockError::Timeout(self.deadline))
             }
         }
+    }
+
+    fn checker_failed(&self, err: CheckerError) -> CheckStockError {
+        tracing::error!(checker = self.checker.name(), error = %err, "stock checker failed");
+        CheckStockError::Checker(err)
+    }
+
+    fn checker_panicked(&self, detail: String) -> CheckStockError {
+        tracing::error!(checker = self.checker.name(), panic = %detail, "stock checker panicked");
+        CheckStockError::Panicked(detail)
     }
 
     /// On every SIGHUP, calls the checker's [`reload`](StockChecker::reload)

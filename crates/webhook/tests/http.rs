@@ -217,6 +217,42 @@ async fn checker_panic_answers_a_generic_exception_and_the_server_keeps_serving(
     assert_eq!(calls.load(Ordering::SeqCst), 6);
 }
 
+/// Answers inline through `check_now` (no task of its own) except for `LATER`,
+/// which it leaves to `check`.
+struct Immediate;
+
+#[commerce_kit_core::async_trait]
+impl StockChecker for Immediate {
+    async fn check(&self, _: &CheckStockRequest) -> Result<StockVerdict, CheckerError> {
+        Ok(StockVerdict::unavailable("answered by check"))
+    }
+
+    fn check_now(&self, request: &CheckStockRequest) -> Option<Result<StockVerdict, CheckerError>> {
+        match request.items.first().map(|item| item.sku.as_str()) {
+            Some("BOOM") => panic!("index out of bounds in secret_module.rs"),
+            Some("FAIL") => Some(Err(CheckerError::new("ERP connection pool exhausted at db-7.internal"))),
+            Some("LATER") => None,
+            _ => Some(Ok(StockVerdict::Available)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn inline_answers_are_guarded_like_checks() {
+    let addr = serve(CheckStockService::new(Arc::new(Immediate))).await;
+    let cart = |sku: &str| format!(r#"{{"data":{{"cart_id":1,"items":[{{"sku":"{sku}","qty":1}}]}}}}"#);
+    for _ in 0..2 {
+        let (status, body) = post(addr, cart("BOOM")).await;
+        assert_eq!((status, &body), (200, &exception(CHECKER_PANIC_MESSAGE)));
+        assert!(!body.to_string().contains("secret_module"), "{body}");
+        let (status, body) = post(addr, cart("FAIL")).await;
+        assert_eq!((status, &body), (200, &exception(CHECKER_FAILED_MESSAGE)));
+        assert!(!body.to_string().contains("db-7"), "{body}");
+        assert_eq!(post(addr, cart("LATER")).await, (200, exception("answered by check")));
+        assert_eq!(post(addr, cart("24-MB01")).await, (200, json!({"op": "success"})));
+    }
+}
+
 #[tokio::test]
 async fn signatures_are_required_when_a_key_is_configured() {
     let verifier = CommerceSignatureVerifier::from_pem(TEST_PUBLIC_KEY_A).expect("key");

@@ -1,0 +1,567 @@
+//! The text log format (`LOG_FORMAT=text`), byte for byte what
+//! tracing-subscriber's default formatter prints with ANSI colours off and
+//! targets hidden:
+//!
+//! ```text
+//! 2026-11-22T10:58:19.110677Z  INFO request{id=1c04ee249e81-2 method=POST path=/webhook/check-stock}: check-stock outcome="success" items=3 elapsed_us=19
+//! ```
+//!
+//! but with less work per line: no colour styles to paint (they are all empty
+//! with ANSI off), the timestamp written in one go, and string and integer
+//! fields and the message (escaped against terminal injection as before)
+//! written directly. Anything less common (errors, floats, `r#` names…) goes
+//! through tracing-subscriber's own `DefaultVisitor`, so it prints exactly as
+//! before. The tests hold both formatters to the same output.
+
+use std::fmt::{self, Write as _};
+use std::time::{Duration, UNIX_EPOCH};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::field::{RecordFields, VisitOutput};
+use tracing_subscriber::fmt::format::{DefaultVisitor, FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::{FmtContext, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Event formatter: `<timestamp> <level> <span{fields}:…> <fields>`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TextFormat;
+
+impl<S, N> FormatEvent<S, N> for TextFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        if write_timestamp(&mut writer).is_err() {
+            writer.write_str("<unknown time>")?;
+        }
+        writer.write_char(' ')?;
+        writer.write_str(level_text(event.metadata().level()))?;
+        writer.write_char(' ')?;
+        if let Some(scope) = ctx.event_scope() {
+            let mut seen = false;
+            for span in scope.from_root() {
+                writer.write_str(span.metadata().name())?;
+                seen = true;
+                let extensions = span.extensions();
+                if let Some(fields) = extensions.get::<FormattedFields<N>>()
+                    && !fields.is_empty()
+                {
+                    writer.write_char('{')?;
+                    writer.write_str(fields)?;
+                    writer.write_char('}')?;
+                }
+                writer.write_char(':')?;
+            }
+            if seen {
+                writer.write_char(' ')?;
+            }
+        }
+        ctx.format_fields(writer.by_ref(), event)?;
+        writer.write_char('\n')
+    }
+}
+
+/// The level as tracing-subscriber pads it.
+fn level_text(level: &Level) -> &'static str {
+    match *level {
+        Level::TRACE => "TRACE",
+        Level::DEBUG => "DEBUG",
+        Level::INFO => " INFO",
+        Level::WARN => " WARN",
+        _ => "ERROR",
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, microseconds), as tracing-subscriber's
+/// `SystemTime` timer writes it; outside years 1970-9999 it is that timer.
+fn write_timestamp(writer: &mut Writer<'_>) -> fmt::Result {
+    let now = std::time::SystemTime::now();
+    match now.duration_since(UNIX_EPOCH).ok().and_then(rfc3339_micros) {
+        Some(text) => writer.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?),
+        None => SystemTime.format_time(writer),
+    }
+}
+
+/// The timestamp `since` the Unix epoch, or `None` after year 9999.
+fn rfc3339_micros(since: Duration) -> Option<[u8; 27]> {
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days(secs / 86_400)?;
+    let of_day = secs % 86_400;
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    put_digits(&mut out[0..4], u64::from(year));
+    put_digits(&mut out[5..7], u64::from(month));
+    put_digits(&mut out[8..10], u64::from(day));
+    put_digits(&mut out[11..13], of_day / 3600);
+    put_digits(&mut out[14..16], of_day % 3600 / 60);
+    put_digits(&mut out[17..19], of_day % 60);
+    put_digits(&mut out[20..26], u64::from(since.subsec_micros()));
+    Some(out)
+}
+
+/// Writes `n` as zero-padded decimal filling `slot` (the caller sizes the slot).
+fn put_digits(slot: &mut [u8], mut n: u64) {
+    for digit in slot.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// (year, month, day) of `days` after 1970-01-01 in the proleptic Gregorian
+/// calendar (H. Hinnant's `civil_from_days`), or `None` after year 9999.
+fn civil_from_days(days: u64) -> Option<(u16, u8, u8)> {
+    let z = days.checked_add(719_468)?;
+    let era = z / 146_097;
+    let doe = z % 146_097; // day of era, 0..=146096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era, 0..=399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1st, 0..=365
+    let mp = (5 * doy + 2) / 153; // month from March, 0..=11
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = era * 400 + yoe + u64::from(month <= 2);
+    if year > 9999 {
+        return None;
+    }
+    Some((year as u16, month, day))
+}
+
+/// Field formatter: `name=value` pairs separated by spaces, the message first
+/// without a name, values in `Debug` form (strings quoted).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TextFields;
+
+impl<'writer> FormatFields<'writer> for TextFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut visitor = TextVisitor {
+            writer,
+            is_empty: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct TextVisitor<'a> {
+    writer: Writer<'a>,
+    is_empty: bool,
+    result: fmt::Result,
+}
+
+impl TextVisitor<'_> {
+    /// True for the plain field names this visitor writes itself; the message,
+    /// `r#` names and `log.*` metadata go to the default visitor.
+    fn is_plain(field: &Field) -> bool {
+        let name = field.name();
+        name != "message" && !name.starts_with("r#") && !name.starts_with("log.")
+    }
+
+    /// Writes the separating space (if needed), `name` and `=`.
+    fn start(&mut self, field: &Field) -> fmt::Result {
+        if self.is_empty {
+            self.is_empty = false;
+        } else {
+            self.writer.write_char(' ')?;
+        }
+        self.writer.write_str(field.name())?;
+        self.writer.write_char('=')
+    }
+
+    /// Records one field through tracing-subscriber's `DefaultVisitor`, which
+    /// prints it exactly as the default formatter does.
+    fn delegate(&mut self, field: &Field, record: impl FnOnce(&mut DefaultVisitor<'_>)) {
+        let mut visitor = DefaultVisitor::new(self.writer.by_ref(), self.is_empty);
+        record(&mut visitor);
+        self.result = visitor.finish();
+        // The default visitor writes every field but `log.*` metadata.
+        if !field.name().starts_with("log.") {
+            self.is_empty = false;
+        }
+    }
+
+    /// The message: its `Debug` form (the text itself for `format_args!`), with
+    /// terminal control characters escaped as tracing-subscriber escapes them.
+    fn write_message(&mut self, value: &dyn fmt::Debug) {
+        self.result = if self.is_empty {
+            self.is_empty = false;
+            Ok(())
+        } else {
+            self.writer.write_char(' ')
+        }
+        .and_then(|()| {
+            if self.writer.sanitizes_ansi_escapes() {
+                write!(Escaping(&mut self.writer), "{value:?}")
+            } else {
+                write!(self.writer, "{value:?}")
+            }
+        });
+    }
+
+    fn write_u64(&mut self, field: &Field, value: u64) {
+        self.result = self.start(field).and_then(|()| {
+            let mut digits = [0u8; 20];
+            let mut at = digits.len();
+            let mut rest = value;
+            loop {
+                at -= 1;
+                digits[at] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+                if rest == 0 {
+                    break;
+                }
+            }
+            self.writer
+                .write_str(std::str::from_utf8(&digits[at..]).map_err(|_| fmt::Error)?)
+        });
+    }
+}
+
+/// Escapes what could drive a terminal (ESC, BEL, BS, FF, DEL and the C1
+/// controls U+0080..U+009F) exactly as tracing-subscriber's message escaping
+/// does, writing the text between them in one piece.
+struct Escaping<'a, 'w>(&'a mut Writer<'w>);
+
+impl fmt::Write for Escaping<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let bytes = s.as_bytes();
+        let mut clean_from = 0;
+        let mut at = 0;
+        while at < bytes.len() {
+            let escape = match bytes[at] {
+                0x1b => Some(("\\x1b", 1)),
+                0x07 => Some(("\\x07", 1)),
+                0x08 => Some(("\\x08", 1)),
+                0x0c => Some(("\\x0c", 1)),
+                0x7f => Some(("\\x7f", 1)),
+                // U+0080..=U+009F is 0xC2 0x80..=0x9F in UTF-8.
+                0xc2 if matches!(bytes.get(at + 1), Some(0x80..=0x9f)) => Some(("", 2)),
+                _ => None,
+            };
+            let Some((text, len)) = escape else {
+                at += 1;
+                continue;
+            };
+            self.0.write_str(s.get(clean_from..at).ok_or(fmt::Error)?)?;
+            if len == 2 {
+                write!(self.0, "\\u{{{:x}}}", u32::from(bytes[at + 1]))?;
+            } else {
+                self.0.write_str(text)?;
+            }
+            at += len;
+            clean_from = at;
+        }
+        self.0.write_str(s.get(clean_from..).ok_or(fmt::Error)?)
+    }
+}
+
+/// True when `Debug` would print `s` between quotes unchanged: printable ASCII
+/// without `"` or `\`.
+fn debug_is_verbatim(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
+impl Visit for TextVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if self.result.is_err() {
+            return;
+        }
+        if field.name() == "message" {
+            return self.write_message(&format_args!("{value}"));
+        }
+        if !Self::is_plain(field) || !debug_is_verbatim(value) {
+            return self.delegate(field, |v| v.record_str(field, value));
+        }
+        self.result = self.start(field).and_then(|()| {
+            self.writer.write_char('"')?;
+            self.writer.write_str(value)?;
+            self.writer.write_char('"')
+        });
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.result.is_err() {
+            return;
+        }
+        if !Self::is_plain(field) {
+            return self.delegate(field, |v| v.record_u64(field, value));
+        }
+        self.write_u64(field, value);
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.result.is_err() {
+            return;
+        }
+        if !Self::is_plain(field) {
+            return self.delegate(field, |v| v.record_i64(field, value));
+        }
+        if value >= 0 {
+            return self.write_u64(field, value.unsigned_abs());
+        }
+        self.result = self.start(field).and_then(|()| write!(self.writer, "{value}"));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.result.is_err() {
+            return;
+        }
+        if !Self::is_plain(field) {
+            return self.delegate(field, |v| v.record_bool(field, value));
+        }
+        self.result = self
+            .start(field)
+            .and_then(|()| self.writer.write_str(if value { "true" } else { "false" }));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if self.result.is_ok() {
+            self.delegate(field, |v| v.record_f64(field, value));
+        }
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        if self.result.is_ok() {
+            self.delegate(field, |v| v.record_i128(field, value));
+        }
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        if self.result.is_ok() {
+            self.delegate(field, |v| v.record_u128(field, value));
+        }
+    }
+
+    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+        if self.result.is_ok() {
+            self.delegate(field, |v| v.record_bytes(field, value));
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if self.result.is_ok() {
+            self.delegate(field, |v| v.record_error(field, value));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.result.is_err() {
+            return;
+        }
+        if field.name() == "message" {
+            return self.write_message(value);
+        }
+        if !Self::is_plain(field) {
+            return self.delegate(field, |v| v.record_debug(field, value));
+        }
+        self.result = self.start(field).and_then(|()| write!(self.writer, "{value:?}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::fmt::MakeWriter;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Buffer {
+        type Writer = Buffer;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    impl Buffer {
+        fn lines(&self) -> Vec<String> {
+            String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner()))
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        }
+    }
+
+    #[derive(Debug)]
+    struct Outer;
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("outer failed")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&Inner)
+        }
+    }
+    #[derive(Debug)]
+    struct Inner;
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("inner \"cause\"")
+        }
+    }
+    impl std::error::Error for Inner {}
+
+    /// Every kind of field, span and message the code base logs, and some it does not.
+    fn log_everything() {
+        tracing::info!("listening on http://{}", "127.0.0.1:8080");
+        tracing::warn!(
+            "INGESTION_AUTH=none: POST /ingestion/webhook accepts events from anyone; set INGESTION_AUTH=api-key"
+        );
+        let request =
+            tracing::info_span!("request", id = %"1c04ee249e81-2", method = %"POST", path = %"/webhook/check-stock");
+        request.in_scope(|| {
+            let id: Option<&str> = None;
+            tracing::info!(
+                outcome = "success",
+                items = 3u64,
+                elapsed_us = 17u64,
+                commerce_request_id = id,
+                "check-stock"
+            );
+            tracing::info!(
+                outcome = "exception",
+                reason = "invalid_request",
+                items = 0usize,
+                elapsed_us = 5u64,
+                commerce_request_id = Some("cm-77"),
+                detail = %"invalid parameter 'data.items': expected an array",
+                "check-stock"
+            );
+            tracing::error!(checker = "http", error = %Outer, "stock checker failed");
+            let err: &(dyn std::error::Error + 'static) = &Outer;
+            tracing::error!(error = err, "with a source chain");
+            let inner = tracing::debug_span!("inner", n = 1i64);
+            inner.in_scope(|| tracing::debug!(negative = -42i64, big = u64::MAX, "nested"));
+        });
+        let empty = tracing::info_span!("empty");
+        empty.in_scope(|| tracing::info!(flag = true, other = false, "in a span without fields"));
+        let later = tracing::info_span!("later", a = 1u64, b = tracing::field::Empty);
+        later.record("b", "recorded later");
+        later.in_scope(|| tracing::trace!(ratio = 0.5f64, whole = 2.0f64, huge = 1u128 << 100, small = -1i128));
+        tracing::info!(
+            text = "quote \" backslash \\ tab \t newline \n",
+            "strings that need escaping"
+        );
+        tracing::info!(
+            text = "ünïcödé and emoji 🚀",
+            control = "bell \x07 esc \x1b[31m",
+            "non-ASCII"
+        );
+        tracing::info!("message with an escape \x1b[31mred\x1b[0m and a C1 \u{9b} control");
+        tracing::info!("bell \x07 backspace \x08 form feed \x0c delete \x7f C1 \u{80}\u{9f} not C1 \u{a0}é \t");
+        tracing::info!(r#type = "raw identifier", "r# names");
+        tracing::info!(
+            log.target = "some::module",
+            log.line = 7u64,
+            shown = 1u64,
+            "log metadata is skipped"
+        );
+        tracing::info!(data = ?vec![1, 2], text = ?"debug string", "debug values");
+        tracing::info!(only = "fields", count = 2u64);
+        tracing::warn!(message = "explicit message field \x1b[0m", x = 1u64);
+        tracing::info!(x = 1u64, "message after a field");
+        tracing::info!(bytes = &b"\x00ab"[..], "bytes");
+        tracing::error!("error level");
+    }
+
+    #[test]
+    fn prints_exactly_what_the_default_formatter_prints() {
+        let default_out = Buffer::default();
+        let text_out = Buffer::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_target(false)
+                    .with_writer(default_out.clone()),
+            )
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .event_format(TextFormat)
+                    .fmt_fields(TextFields)
+                    .with_writer(text_out.clone()),
+            )
+            .with(tracing_subscriber::filter::LevelFilter::TRACE);
+        tracing::subscriber::with_default(subscriber, log_everything);
+
+        let expected = default_out.lines();
+        let got = text_out.lines();
+        assert_eq!(expected.len(), 21, "{expected:#?}");
+        assert_eq!(got.len(), expected.len(), "{got:#?}");
+        for (want, have) in expected.iter().zip(&got) {
+            // The timestamps are taken a moment apart; everything after them must match.
+            let (want_time, want_rest) = want.split_once(' ').expect("timestamp");
+            let (have_time, have_rest) = have.split_once(' ').expect("timestamp");
+            assert_eq!(have_rest, want_rest);
+            let shape = |t: &str| {
+                t.chars()
+                    .map(|c| if c.is_ascii_digit() { '0' } else { c })
+                    .collect::<String>()
+            };
+            assert_eq!(shape(have_time), shape(want_time), "{have_time} vs {want_time}");
+            assert_eq!(shape(have_time), "0000-00-00T00:00:00.000000Z");
+        }
+    }
+
+    fn timestamp(since: Duration) -> String {
+        String::from_utf8(rfc3339_micros(since).expect("in range").to_vec()).expect("ASCII")
+    }
+
+    #[test]
+    fn timestamps_match_known_dates() {
+        let at = |secs: u64, micros: u32| timestamp(Duration::new(secs, micros * 1000));
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(at(951_782_400, 1), "2000-02-29T00:00:00.000001Z");
+        assert_eq!(at(1_709_164_799, 999_999), "2024-02-28T23:59:59.999999Z");
+        assert_eq!(at(1_709_164_800, 0), "2024-02-29T00:00:00.000000Z");
+        assert_eq!(at(1_700_000_000, 123_456), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(at(4_107_542_400, 0), "2100-03-01T00:00:00.000000Z");
+        assert_eq!(at(253_402_300_799, 0), "9999-12-31T23:59:59.000000Z");
+        assert!(rfc3339_micros(Duration::from_secs(253_402_300_800)).is_none());
+        // Nanoseconds are truncated to microseconds, as tracing-subscriber does.
+        assert_eq!(timestamp(Duration::new(0, 999_999_999)), "1970-01-01T00:00:00.999999Z");
+    }
+
+    #[test]
+    fn every_day_of_four_centuries_follows_the_previous_one() {
+        // Walk 1970-01-01 .. 2370-01-01 day by day against a simple calendar.
+        let leap = |y: u16| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+        let month_days = |y: u16, m: u8| match m {
+            2 if leap(y) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let (mut y, mut m, mut d) = (1970u16, 1u8, 1u8);
+        for days in 0..146_097 {
+            assert_eq!(civil_from_days(days), Some((y, m, d)), "day {days}");
+            d += 1;
+            if d > month_days(y, m) {
+                d = 1;
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+            }
+        }
+    }
+}
