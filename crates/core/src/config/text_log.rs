@@ -200,21 +200,9 @@ impl TextVisitor<'_> {
     }
 
     fn write_u64(&mut self, field: &Field, value: u64) {
-        self.result = self.start(field).and_then(|()| {
-            let mut digits = [0u8; 20];
-            let mut at = digits.len();
-            let mut rest = value;
-            loop {
-                at -= 1;
-                digits[at] = b'0' + (rest % 10) as u8;
-                rest /= 10;
-                if rest == 0 {
-                    break;
-                }
-            }
-            self.writer
-                .write_str(std::str::from_utf8(&digits[at..]).map_err(|_| fmt::Error)?)
-        });
+        self.result = self
+            .start(field)
+            .and_then(|()| self.writer.write_str(itoa::Buffer::new().format(value)));
     }
 }
 

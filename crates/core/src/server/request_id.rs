@@ -52,23 +52,12 @@ fn generate() -> Arc<str> {
     static COUNTER: AtomicU64 = AtomicU64::new(1);
     let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // The decimal digits of `n`, written backwards into a stack buffer.
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut id = String::with_capacity(prefix.len() + 1 + digits.len() - at);
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n);
+    let mut id = String::with_capacity(prefix.len() + 1 + digits.len());
     id.push_str(prefix);
     id.push('-');
-    // ASCII digits only, so this is valid UTF-8.
-    id.extend(digits[at..].iter().map(|&d| char::from(d)));
+    id.push_str(digits);
     Arc::from(id)
 }
 
