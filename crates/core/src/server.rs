@@ -30,9 +30,7 @@ mod fallback;
 mod request_id;
 
 pub use fallback::{health, method_not_allowed, not_found};
-pub use request_id::{
-    REQUEST_ID_HEADER, RequestContextFuture, RequestContextLayer, RequestContextService, RequestId, request_context,
-};
+pub use request_id::{REQUEST_ID_HEADER, RequestContextFuture, RequestContextLayer, RequestContextService, RequestId};
 
 /// Tracing target of the `listening on http://IP:PORT` line.
 /// [`config::init_logging`](crate::config::init_logging) keeps it at info

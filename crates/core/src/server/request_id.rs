@@ -8,8 +8,6 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use http::HeaderValue;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
@@ -91,25 +89,9 @@ fn log_response(span: &Span, status: http::StatusCode, started: Instant) {
 
 /// Middleware: takes `x-request-id` from the request (or generates one), stores
 /// it as [`RequestId`], runs the request inside a `request` span carrying the id,
-/// method and path, and echoes the id on the response.
-///
-/// For `axum::middleware::from_fn`; [`server::app`](crate::server::app) uses the
-/// equivalent [`RequestContextLayer`], which costs less per request.
-pub async fn request_context(mut req: Request, next: Next) -> Response {
-    let (id, echo) = request_id(req.headers());
-    let span = request_span(&id, &req);
-    req.extensions_mut().insert(RequestId(id));
-    let started = Instant::now();
-    let mut resp = next.run(req).instrument(span.clone()).await;
-    log_response(&span, resp.status(), started);
-    if let Some(value) = echo {
-        resp.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
-    resp
-}
-
-/// [`request_context`] as a tower layer: the same request id, span, debug line
-/// and echoed header, without `from_fn`'s per-request service clone and boxed future.
+/// method and path, logs the status and latency at debug, and echoes the id on
+/// the response. A tower layer rather than `axum::middleware::from_fn`, which
+/// clones the service and boxes a future per request.
 ///
 /// ```
 /// use axum::{Router, routing::get};
