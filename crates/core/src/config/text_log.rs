@@ -88,12 +88,13 @@ fn write_timestamp(writer: &mut Writer<'_>) -> fmt::Result {
 /// The timestamp `since` the Unix epoch, or `None` after year 9999.
 fn rfc3339_micros(since: Duration) -> Option<[u8; 27]> {
     let secs = since.as_secs();
-    let (year, month, day) = civil_from_days(secs / 86_400)?;
+    let at = time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()?;
+    let year = u64::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
     let of_day = secs % 86_400;
     let mut out = *b"0000-00-00T00:00:00.000000Z";
-    put_digits(&mut out[0..4], u64::from(year));
-    put_digits(&mut out[5..7], u64::from(month));
-    put_digits(&mut out[8..10], u64::from(day));
+    put_digits(&mut out[0..4], year);
+    put_digits(&mut out[5..7], u64::from(u8::from(at.month())));
+    put_digits(&mut out[8..10], u64::from(at.day()));
     put_digits(&mut out[11..13], of_day / 3600);
     put_digits(&mut out[14..16], of_day % 3600 / 60);
     put_digits(&mut out[17..19], of_day % 60);
@@ -107,24 +108,6 @@ fn put_digits(slot: &mut [u8], mut n: u64) {
         *digit = b'0' + (n % 10) as u8;
         n /= 10;
     }
-}
-
-/// (year, month, day) of `days` after 1970-01-01 in the proleptic Gregorian
-/// calendar (H. Hinnant's `civil_from_days`), or `None` after year 9999.
-fn civil_from_days(days: u64) -> Option<(u16, u8, u8)> {
-    let z = days.checked_add(719_468)?;
-    let era = z / 146_097;
-    let doe = z % 146_097; // day of era, 0..=146096
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era, 0..=399
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1st, 0..=365
-    let mp = (5 * doy + 2) / 153; // month from March, 0..=11
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = era * 400 + yoe + u64::from(month <= 2);
-    if year > 9999 {
-        return None;
-    }
-    Some((year as u16, month, day))
 }
 
 /// Field formatter: `name=value` pairs separated by spaces, the message first
@@ -540,7 +523,8 @@ mod tests {
         };
         let (mut y, mut m, mut d) = (1970u16, 1u8, 1u8);
         for days in 0..146_097 {
-            assert_eq!(civil_from_days(days), Some((y, m, d)), "day {days}");
+            let date = format!("{y:04}-{m:02}-{d:02}T00:00:00.000000Z");
+            assert_eq!(timestamp(Duration::from_secs(days * 86_400)), date, "day {days}");
             d += 1;
             if d > month_days(y, m) {
                 d = 1;
