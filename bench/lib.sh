@@ -74,6 +74,22 @@ run_wrk() {
   errors=$(grep -E "Non-2xx|Socket errors" "$raw" | tr '\n' ' ' || true)
   printf '%-28s req/s=%-10s p50=%-9s p99=%-9s %s\n' "$label" "$rps" "$p50" "$p99" "$errors"
   LAST_RPS="$rps"
+  LAST_P99_MS=$(to_ms "$p99")
+}
+
+# to_ms LATENCY : wrk's latency figure (850.00us, 1.20ms, 2.00s) in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.2f", n }'
+}
+
+# median NUMBERS... : the median (the mean of the middle two for an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "n/a"; exit }
+    if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # ratio A B : A/B with 2 decimals.

@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|e| config::exit_config_error(&e));
     service.reload_on_sighup()?;
     let listener = server::bind(args.server.listen).await?;
-    let app = server::app(commerce_kit_webhook::router(service));
+    let app = commerce_kit_webhook::direct_app(service, axum::Router::new());
     server::serve(listener, app, server::shutdown_signal(), args.server.shutdown_grace()).await?;
     Ok(())
 }

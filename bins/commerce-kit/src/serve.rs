@@ -6,7 +6,10 @@
 //! with credentials, ingestion publishes to Adobe I/O Events and the consumer
 //! receives Adobe's deliveries on `POST /events`.
 
-use axum::Router;
+use std::convert::Infallible;
+
+use axum::extract::Request;
+use axum::response::Response;
 use commerce_kit_core::config::{self, ConfigError, ServerArgs};
 use commerce_kit_core::server;
 use commerce_kit_events::bus::LocalBus;
@@ -28,6 +31,13 @@ pub struct ServeArgs {
     pub consumer: ConsumerArgs,
 }
 
+/// A service [`server::serve`] can serve.
+trait App: tower::Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static {}
+impl<S> App for S where
+    S: tower::Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
+{
+}
+
 /// Builds every flow and serves them until SIGINT/SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
@@ -35,7 +45,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = server::bind(args.server.listen).await?;
     let served = server::serve(
         listener,
-        server::app(routes),
+        routes,
         server::shutdown_signal(),
         args.server.shutdown_grace(),
     )
@@ -47,8 +57,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every flow's routes, merged, and the local-bus consumer when the bus is used.
-async fn flows(args: &ServeArgs) -> Result<(Router, Option<LocalConsumerHandle>), ConfigError> {
+/// Every flow's routes in one app (check-stock served directly, the others
+/// through the router), and the local-bus consumer when the bus is used.
+async fn flows(args: &ServeArgs) -> Result<(impl App, Option<LocalConsumerHandle>), ConfigError> {
     let check_stock = args.check_stock.build(&args.server)?;
     check_stock
         .reload_on_sighup()
@@ -72,9 +83,6 @@ async fn flows(args: &ServeArgs) -> Result<(Router, Option<LocalConsumerHandle>)
     let events = args.consumer.build(store, bus)?;
     let local = events.spawn_local();
 
-    let routes = Router::new()
-        .merge(commerce_kit_webhook::router(check_stock))
-        .merge(commerce_kit_ingestion::router(ingestion))
-        .merge(events.router());
-    Ok((routes, local))
+    let others = commerce_kit_ingestion::router(ingestion).merge(events.router());
+    Ok((commerce_kit_webhook::direct_app(check_stock, others), local))
 }

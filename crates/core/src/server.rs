@@ -17,19 +17,28 @@
 //! # }
 //! ```
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::response::Response;
 use axum::routing::get;
+use http::Method;
 use tokio::net::TcpListener;
+use tower::Service;
 
+mod direct;
 mod fallback;
+mod panic_guard;
 mod request_id;
 
+pub use direct::{DirectFuture, DirectRoute};
 pub use fallback::{health, method_not_allowed, not_found};
+pub use panic_guard::{PanicGuard, PanicGuardFuture, PanicGuardLayer};
 pub use request_id::{REQUEST_ID_HEADER, RequestContextFuture, RequestContextLayer, RequestContextService, RequestId};
 
 /// Tracing target of the `listening on http://IP:PORT` line.
@@ -40,14 +49,50 @@ pub const LISTENING_TARGET: &str = "commerce_kit::listening";
 /// Adds `GET /health`, JSON 404/405 fallbacks, request ids, tracing spans and a
 /// panic guard (a panicking handler answers 500 JSON; the server keeps serving).
 pub fn app(routes: Router) -> Router {
+    // One `layer` call (axum boxes each one per route), request context outermost.
+    with_fallbacks(routes).layer(
+        tower::ServiceBuilder::new()
+            .layer(RequestContextLayer)
+            .layer(PanicGuardLayer),
+    )
+}
+
+/// An [`app`] whose one hot route (`method` `path`) is served by `handler`
+/// without going through the router (see [`DirectRoute`]); `routes` should
+/// hold the same route too, so that other methods on its path answer 405.
+/// Everything else behaves as [`app`]: health, fallbacks, request ids, spans
+/// and the panic guard apply to every request.
+///
+/// ```
+/// use axum::{Router, extract::Request, response::{IntoResponse, Response}, routing::post};
+/// use commerce_kit_core::server;
+/// use http::Method;
+///
+/// async fn hello(_: Request) -> Response {
+///     "hi".into_response()
+/// }
+/// let app = server::app_direct(Router::new().route("/hello", post(hello)), Method::POST, "/hello", hello);
+/// ```
+pub fn app_direct<H, Fut>(routes: Router, method: Method, path: &'static str, handler: H) -> App<DirectRoute<H>>
+where
+    H: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    tower::ServiceBuilder::new()
+        .layer(RequestContextLayer)
+        .layer(PanicGuardLayer)
+        .service(DirectRoute::new(method, path, handler, with_fallbacks(routes)))
+}
+
+/// What [`app_direct`] returns: `inner` with request context and panic guard.
+pub type App<S> = RequestContextService<PanicGuard<S>>;
+
+/// `routes` plus `GET /health` and the JSON 404/405 fallbacks.
+fn with_fallbacks(routes: Router) -> Router {
     routes
         .route("/health", get(health))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // One `layer` call (axum boxes each one per route), request context outermost.
-        .layer(tower::ServiceBuilder::new().layer(RequestContextLayer).layer(
-            tower_http::catch_panic::CatchPanicLayer::custom(fallback::panic_response),
-        ))
 }
 
 /// Binds a TCP listener; port 0 picks a free port (see [`TcpListener::local_addr`]).
@@ -62,10 +107,13 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 ///
 /// Logs `listening on http://IP:PORT` once the socket is ready (at info, under
 /// [`LISTENING_TARGET`], so that it is printed even with `LOG_LEVEL=warn`).
-pub async fn serve<F>(listener: TcpListener, app: Router, shutdown: F, grace: Duration) -> io::Result<()>
+pub async fn serve<S, F>(listener: TcpListener, app: S, shutdown: F, grace: Duration) -> io::Result<()>
 where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
+    use axum::ServiceExt;
     use axum::serve::ListenerExt;
 
     let addr = listener.local_addr()?;
@@ -84,7 +132,9 @@ where
             tracing::debug!("cannot set TCP_NODELAY: {err}");
         }
     });
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal).into_future();
+    let server = axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(signal)
+        .into_future();
     tokio::pin!(server);
     let deadline = async move {
         if stopping_rx.await.is_ok() {

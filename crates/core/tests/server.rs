@@ -1,11 +1,15 @@
 //! The server scaffolding over real HTTP on 127.0.0.1:0.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use commerce_kit_core::server;
+use http::Method;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -23,13 +27,21 @@ impl Running {
 }
 
 async fn start(routes: Router, grace: Duration) -> Running {
+    start_app(server::app(routes), grace).await
+}
+
+async fn start_app<S>(app: S, grace: Duration) -> Running
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
     let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {
         let _ = stopped.await;
     };
-    let task = tokio::spawn(server::serve(listener, server::app(routes), shutdown, grace));
+    let task = tokio::spawn(server::serve(listener, app, shutdown, grace));
     Running {
         addr,
         stop: Some(stop),
@@ -133,6 +145,87 @@ async fn a_panicking_handler_answers_500_without_details_and_the_server_keeps_se
     for _ in 0..3 {
         let resp = reqwest::get(s.url("/health")).await.expect("still serving");
         assert_eq!(resp.status(), 200);
+    }
+}
+
+/// The direct handler of the `app_direct` tests: echoes the body, marked as
+/// served directly; panics on a body of `panic now` (while called) or
+/// `panic later` (while polled).
+fn direct_echo(request: Request) -> impl Future<Output = Response> + Send {
+    let panic_now = request.headers().get("x-panic").is_some_and(|v| v.as_bytes() == b"now");
+    if panic_now {
+        panic!("secret detail in call");
+    }
+    async move {
+        let panic_later = request.headers().contains_key("x-panic");
+        let body = axum::body::to_bytes(request.into_body(), 1024).await.expect("body");
+        if panic_later {
+            panic!("secret detail in poll");
+        }
+        ([("x-served", "direct")], body).into_response()
+    }
+}
+
+#[tokio::test]
+async fn app_direct_serves_its_route_directly_and_everything_else_as_app_does() {
+    let app = server::app_direct(routes(), Method::POST, "/echo", direct_echo);
+    let s = start_app(app, Duration::from_secs(5)).await;
+    let client = reqwest::Client::new();
+
+    let resp = client
+        .post(s.url("/echo"))
+        .header("x-request-id", "direct-1")
+        .body("hello")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-served"], "direct");
+    assert_eq!(resp.headers()["x-request-id"], "direct-1");
+    assert_eq!(resp.text().await.expect("body"), "hello");
+
+    // Another method on the direct route's path goes to the router: 405.
+    let resp = client.get(s.url("/echo")).send().await.expect("request");
+    assert_eq!(resp.status(), 405);
+    assert_eq!(json_of(resp).await, json!({"error": "method GET not allowed on /echo"}));
+    // A query string does not change the path.
+    let resp = client.post(s.url("/echo?x=1")).body("q").send().await.expect("request");
+    assert_eq!(resp.headers()["x-served"], "direct");
+
+    let resp = client.get(s.url("/health")).send().await.expect("request");
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().contains_key("x-request-id"));
+    assert_eq!(json_of(resp).await, json!({"status": "ok"}));
+    let resp = client.get(s.url("/nope")).send().await.expect("request");
+    assert_eq!(resp.status(), 404);
+    assert_eq!(json_of(resp).await, json!({"error": "no route for GET /nope"}));
+    let resp = client.get(s.url("/panic")).send().await.expect("request");
+    assert_eq!(resp.status(), 500);
+}
+
+#[tokio::test]
+async fn a_panicking_direct_handler_answers_500_without_details_and_the_server_keeps_serving() {
+    let app = server::app_direct(routes(), Method::POST, "/echo", direct_echo);
+    let s = start_app(app, Duration::from_secs(5)).await;
+    let client = reqwest::Client::new();
+    for when in ["now", "later", "now"] {
+        let resp = client
+            .post(s.url("/echo"))
+            .header("x-panic", when)
+            .body("x")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 500, "panic {when}");
+        assert!(resp.headers().contains_key("x-request-id"));
+        assert_eq!(resp.text().await.expect("body"), r#"{"error":"internal error"}"#);
+        let resp = client
+            .post(s.url("/echo"))
+            .body("still")
+            .send()
+            .await
+            .expect("still serving");
+        assert_eq!(resp.text().await.expect("body"), "still");
     }
 }
 

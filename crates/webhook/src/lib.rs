@@ -45,5 +45,5 @@ pub mod validate;
 pub use checker::{CheckerError, FnChecker, StockChecker, StockVerdict, checker_fn};
 pub use error::CheckStockError;
 pub use request::{CartItem, CheckStockRequest, Id, Quantity};
-pub use router::{CHECK_STOCK_PATH, router};
+pub use router::{CHECK_STOCK_PATH, direct_app, router};
 pub use service::CheckStockService;

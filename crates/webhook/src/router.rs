@@ -14,12 +14,16 @@
 //!     .merge(router(service));
 //! ```
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::post;
+use commerce_kit_core::server;
+use http::Method;
+use tower::Service;
 
 use crate::service::CheckStockService;
 
@@ -27,10 +31,42 @@ use crate::service::CheckStockService;
 pub const CHECK_STOCK_PATH: &str = "/webhook/check-stock";
 
 /// `POST /webhook/check-stock` served by `service`.
-pub fn router(service: CheckStockService) -> Router {
+pub fn router(service: impl Into<Arc<CheckStockService>>) -> Router {
     Router::new()
         .route(CHECK_STOCK_PATH, post(check_stock))
-        .with_state(Arc::new(service))
+        .with_state(service.into())
+}
+
+/// A complete app, ready for [`server::serve`]: `POST /webhook/check-stock`
+/// served directly, without the router's per-request work (see
+/// [`server::app_direct`]), and `others` (other flows' routes) plus
+/// `GET /health` and the JSON 404/405 fallbacks, all with request ids, spans
+/// and the panic guard. Answers exactly as `server::app(router(service).merge(others))`.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use axum::Router;
+/// use commerce_kit_core::server;
+/// use commerce_kit_webhook::{CheckStockService, direct_app, inventory::InventoryChecker};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let service = CheckStockService::new(Arc::new(InventoryChecker::demo()));
+/// let listener = server::bind("127.0.0.1:0".parse().unwrap()).await?;
+/// let app = direct_app(service, Router::new());
+/// server::serve(listener, app, server::shutdown_signal(), std::time::Duration::from_secs(30)).await
+/// # }
+/// ```
+pub fn direct_app(
+    service: impl Into<Arc<CheckStockService>>,
+    others: Router,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static {
+    let service = service.into();
+    let routes = router(Arc::clone(&service)).merge(others);
+    let handler = move |request: Request| {
+        let service = Arc::clone(&service);
+        async move { service.handle(request).await }
+    };
+    server::app_direct(routes, Method::POST, CHECK_STOCK_PATH, handler)
 }
 
 async fn check_stock(State(service): State<Arc<CheckStockService>>, request: Request) -> Response {

@@ -1,5 +1,6 @@
-//! The check-stock flow over real HTTP on 127.0.0.1:0, wrapped as the binaries
-//! wrap it (`server::app`), driven by reqwest.
+//! The check-stock flow over real HTTP on 127.0.0.1:0, served as the binaries
+//! serve it (`direct_app`), driven by reqwest; and `server::app(router(…))`,
+//! the router form, answering the same.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -17,7 +18,7 @@ use commerce_kit_webhook::inventory::{Inventory, InventoryChecker};
 use commerce_kit_webhook::signature::{CommerceSignatureVerifier, SIGNATURE_HEADER, sign_body};
 use commerce_kit_webhook::{
     CHECK_STOCK_PATH, CheckStockRequest, CheckStockService, CheckerError, StockChecker, StockVerdict, checker_fn,
-    router,
+    direct_app, router,
 };
 use serde_json::{Value, json};
 
@@ -25,15 +26,27 @@ const CART: &str = r#"{"data":{"cart_id":"42","items":[{"item_id":7,"sku":"24-MB
 
 /// Serves `service` like the binaries do; the server lives until the test ends.
 async fn serve(service: CheckStockService) -> SocketAddr {
-    serve_router(router(service)).await
+    serve_app(direct_app(service, Router::new())).await
 }
 
+/// Serves `routes` in the router form (`server::app`).
 async fn serve_router(routes: Router) -> SocketAddr {
+    serve_app(server::app(routes)).await
+}
+
+async fn serve_app<S>(app: S) -> SocketAddr
+where
+    S: tower::Service<axum::extract::Request, Response = axum::response::Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
     let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(server::serve(
         listener,
-        server::app(routes),
+        app,
         std::future::pending(),
         Duration::from_secs(1),
     ));
@@ -502,4 +515,45 @@ async fn mounted_next_to_an_integrators_own_routes() {
         post(addr, body).await,
         (200, exception("Not enough stock: A (requested 2, available 1)"))
     );
+}
+
+#[tokio::test]
+async fn direct_app_and_the_router_form_answer_the_same() {
+    let direct = serve(demo().with_body_limit(1024)).await;
+    let routed = serve_router(router(demo().with_body_limit(1024))).await;
+    let client = reqwest::Client::new();
+    let big = format!(r#"{{"data":{{"cart_id":1,"items":[],"pad":"{}"}}}}"#, "x".repeat(2048));
+    let cases: Vec<(reqwest::Method, &str, String)> = vec![
+        (reqwest::Method::POST, CHECK_STOCK_PATH, CART.to_owned()),
+        (
+            reqwest::Method::POST,
+            CHECK_STOCK_PATH,
+            r#"{"data":{"cart_id":1,"items":[{"sku":"24-MB01","qty":1000}]}}"#.to_owned(),
+        ),
+        (reqwest::Method::POST, CHECK_STOCK_PATH, "{}".to_owned()),
+        (reqwest::Method::POST, CHECK_STOCK_PATH, "{".to_owned()),
+        (reqwest::Method::POST, CHECK_STOCK_PATH, String::new()),
+        (reqwest::Method::POST, CHECK_STOCK_PATH, big),
+        (reqwest::Method::POST, "/webhook/check-stock?store=1", CART.to_owned()),
+        (reqwest::Method::PUT, CHECK_STOCK_PATH, CART.to_owned()),
+        (reqwest::Method::GET, CHECK_STOCK_PATH, String::new()),
+        (reqwest::Method::POST, "/webhook/check-stock/", CART.to_owned()),
+        (reqwest::Method::GET, "/health", String::new()),
+    ];
+    for (method, path, body) in cases {
+        let mut answers = Vec::new();
+        for addr in [direct, routed] {
+            let resp = client
+                .request(method.clone(), format!("http://{addr}{path}"))
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .expect("request");
+            assert!(resp.headers().contains_key("x-request-id"), "{method} {path}");
+            let content_type = resp.headers().get("content-type").cloned();
+            answers.push((resp.status(), content_type, resp.text().await.expect("body")));
+        }
+        assert_eq!(answers[0], answers[1], "{method} {path} {body:.40}");
+    }
 }
