@@ -115,15 +115,23 @@ fn put_digits(slot: &mut [u8], mut n: u64) {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct TextFields;
 
+/// Room for a span's formatted fields, e.g. `id=… method=POST path=/webhook/check-stock`.
+const FIELDS_CAPACITY: usize = 128;
+
 impl<'writer> FormatFields<'writer> for TextFields {
-    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+        // A span's fields go to a fresh String, which would grow a few times
+        // field by field: format them into a buffer sized for a usual request
+        // span first, then copy them over in one write.
+        let mut buffer = String::with_capacity(FIELDS_CAPACITY);
         let mut visitor = TextVisitor {
-            writer,
+            writer: Writer::new(&mut buffer),
             is_empty: true,
             result: Ok(()),
         };
         fields.record(&mut visitor);
-        visitor.result
+        visitor.result?;
+        writer.write_str(&buffer)
     }
 }
 

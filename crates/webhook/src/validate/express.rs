@@ -33,6 +33,20 @@ enum Scalar<'a> {
     Other,
 }
 
+/// The bytes that end a string without escapes: its closing quote, or what the
+/// express path leaves to the fast path (a backslash, a control character).
+static ENDS_PLAIN_STRING: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 struct Scanner<'a> {
     /// The body, valid UTF-8.
     text: &'a str,
@@ -70,7 +84,7 @@ impl<'a> Scanner<'a> {
             .bytes
             .get(start..)?
             .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            .position(|&b| ENDS_PLAIN_STRING[usize::from(b)])?;
         if self.bytes[start + len] != b'"' {
             return None;
         }
