@@ -61,12 +61,19 @@ peak_rss_mb() {
   awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"
 }
 
+# wrk_cmd ARGS... : wrk with $WRK_THREADS threads (default 2), prefixed by the
+# $WRK_PIN command (e.g. "taskset -c 1") when set.
+wrk_cmd() {
+  # shellcheck disable=SC2086 # WRK_PIN is a command prefix, split on purpose
+  ${WRK_PIN:-} wrk -t"${WRK_THREADS:-2}" "$@"
+}
+
 # run_wrk LABEL URL LUA_SCRIPT [CONNECTIONS] [DURATION] : prints one result line
 # "LABEL req/s=… p50_ms=… p99_ms=…" and stores wrk's raw output in $OUT.
 run_wrk() {
   local label="$1" url="$2" script="$3" conns="${4:-64}" dur="${5:-10s}"
   local raw="$OUT/wrk-$label.txt"
-  wrk -t2 -c"$conns" -d"$dur" --latency -s "$script" "$url" >"$raw"
+  wrk_cmd -c"$conns" -d"$dur" --latency -s "$script" "$url" >"$raw"
   local rps p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' "$raw")
   p50=$(awk '$1=="50%" {print $2}' "$raw")
