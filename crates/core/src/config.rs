@@ -14,7 +14,10 @@ use std::time::Duration;
 use clap::Parser;
 use secrecy::SecretString;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::body::DEFAULT_BODY_LIMIT;
 
@@ -156,36 +159,81 @@ pub fn init_logging(format: LogFormat) -> Result<LogGuard, ConfigError> {
         (_, Ok(v)) if !v.is_empty() => (v, "RUST_LOG"),
         _ => ("info".to_owned(), "default"),
     };
-    let mut filter = EnvFilter::try_new(&directives)
+    let filter = LogFilter::parse(&directives)
         .map_err(|e| ConfigError(format!("{source}: invalid log level {directives:?}: {e}")))?;
-    // The listening line is printed whatever the level, unless the directives
-    // name its target themselves.
-    if !directives.contains(crate::server::LISTENING_TARGET) {
-        let always = format!("{}=info", crate::server::LISTENING_TARGET)
-            .parse()
-            .map_err(|e| ConfigError(format!("listening line log directive: {e}")))?;
-        filter = filter.add_directive(always);
-    }
     // Lines collect in a buffer that a writer thread writes out: at once when
     // idle, in one write(2) every couple of milliseconds under load (see
     // log_writer), never dropping any.
     let (writer, guard) = log_writer::spawn(std::io::stdout())
         .map_err(|e| ConfigError(format!("cannot start the log writer thread: {e}")))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let (fixed, dynamic) = filter.into_layers();
+    let filtered = tracing_subscriber::registry().with(fixed).with(dynamic);
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_span_events(FmtSpan::NONE)
         .with_target(false);
     let installed = match format {
-        LogFormat::Text => builder
-            .with_ansi(false)
-            .event_format(text_log::TextFormat)
-            .fmt_fields(text_log::TextFields)
+        LogFormat::Text => filtered
+            .with(
+                layer
+                    .with_ansi(false)
+                    .event_format(text_log::TextFormat)
+                    .fmt_fields(text_log::TextFields),
+            )
             .try_init(),
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Json => filtered
+            .with(layer.json().with_current_span(true).with_span_list(false))
+            .try_init(),
     };
     installed.map_err(|e| ConfigError(format!("logging already initialised: {e}")))?;
     Ok(LogGuard(guard))
+}
+
+/// The level filter of [`init_logging`].
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "built once at startup; both filters are large")]
+enum LogFilter {
+    /// Plain `level` and `target=level` directives: tracing-subscriber's
+    /// `Targets`, which decides once per call site and takes no lock per span
+    /// (`EnvFilter` read-locks a map shared by every thread on each span
+    /// enter and exit, in case a directive filters on span fields).
+    Fixed(Targets),
+    /// Directives that name spans or fields (`[request{id=…}]=debug`): `EnvFilter`.
+    Dynamic(EnvFilter),
+}
+
+impl LogFilter {
+    /// Parses `LOG_LEVEL`/`RUST_LOG` directives (`EnvFilter` syntax). Unless
+    /// they name it themselves, the `listening on` line's target is kept at
+    /// info, so that line is printed whatever the level.
+    fn parse(directives: &str) -> Result<Self, String> {
+        let keep_listening = !directives.contains(crate::server::LISTENING_TARGET);
+        let plain = !directives.contains(['[', '{']);
+        if plain && let Ok(targets) = directives.parse::<Targets>() {
+            let targets = if keep_listening {
+                targets.with_target(crate::server::LISTENING_TARGET, tracing::Level::INFO)
+            } else {
+                targets
+            };
+            return Ok(Self::Fixed(targets));
+        }
+        let mut filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
+        if keep_listening {
+            let always = format!("{}=info", crate::server::LISTENING_TARGET)
+                .parse()
+                .map_err(|e| format!("listening line log directive: {e}"))?;
+            filter = filter.add_directive(always);
+        }
+        Ok(Self::Dynamic(filter))
+    }
+
+    /// The filter as layers, exactly one of them present.
+    fn into_layers(self) -> (Option<Targets>, Option<EnvFilter>) {
+        match self {
+            Self::Fixed(targets) => (Some(targets), None),
+            Self::Dynamic(env) => (None, Some(env)),
+        }
+    }
 }
 
 /// Parses a comma-separated list, trimming blanks and dropping empty items.
@@ -201,6 +249,63 @@ pub fn comma_list(raw: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    /// Which of (listening line at info, webhook info, webhook debug, other
+    /// debug, other warn) `directives` let through.
+    fn let_through(directives: &str) -> (bool, [bool; 5]) {
+        use tracing::Level;
+        let filter = LogFilter::parse(directives).expect("valid directives");
+        let fixed = matches!(filter, LogFilter::Fixed(_));
+        let (a, b) = filter.into_layers();
+        let subscriber = tracing_subscriber::registry().with(a).with(b);
+        let enabled = tracing::subscriber::with_default(subscriber, || {
+            [
+                tracing::enabled!(target: "commerce_kit::listening", Level::INFO),
+                tracing::enabled!(target: "commerce_kit_webhook::service", Level::INFO),
+                tracing::enabled!(target: "commerce_kit_webhook::service", Level::DEBUG),
+                tracing::enabled!(target: "hyper::proto", Level::DEBUG),
+                tracing::enabled!(target: "hyper::proto", Level::WARN),
+            ]
+        });
+        (fixed, enabled)
+    }
+
+    #[test]
+    fn plain_directives_use_the_lock_free_filter_and_keep_the_listening_line() {
+        assert_eq!(crate::server::LISTENING_TARGET, "commerce_kit::listening");
+        assert_eq!(let_through("info"), (true, [true, true, false, false, true]));
+        assert_eq!(let_through("WARN"), (true, [true, false, false, false, true]));
+        assert_eq!(let_through("error"), (true, [true, false, false, false, false]));
+        assert_eq!(
+            let_through("warn,commerce_kit_webhook=debug"),
+            (true, [true, true, true, false, true])
+        );
+        assert_eq!(let_through("debug"), (true, [true, true, true, true, true]));
+        // Naming the listening line's target overrides keeping it.
+        assert_eq!(
+            let_through("info,commerce_kit::listening=off"),
+            (true, [false, true, false, false, true])
+        );
+    }
+
+    #[test]
+    fn span_and_field_directives_use_env_filter_and_keep_the_listening_line() {
+        assert_eq!(
+            let_through("warn,[request]=debug"),
+            (false, [true, false, false, false, true])
+        );
+        assert_eq!(
+            let_through("error,[request{method=POST}]=info"),
+            (false, [true, false, false, false, false])
+        );
+    }
+
+    #[test]
+    fn invalid_directives_are_an_error() {
+        for bad in ["info,hyper=loud", "[request{=]=debug"] {
+            assert!(LogFilter::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn comma_list_trims_and_drops_empties() {
