@@ -24,6 +24,8 @@ use http::{HeaderMap, StatusCode};
 use reqwest::Url;
 use serde_json::{Value, json};
 
+use crate::json::{KeyIn, Skip};
+
 /// The client id the fake accepts by default.
 pub const FAKE_CLIENT_ID: &str = "fake-client-id";
 /// The client secret the fake accepts by default.
@@ -329,49 +331,6 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
     axum::Json(json!({"access_token": access_token, "token_type": "bearer", "expires_in": expires_in})).into_response()
 }
 
-/// Any JSON value, checked as strictly as parsing it into a `Value` (string
-/// escapes, number range) but not stored: nothing is allocated for it.
-struct Skip;
-
-impl<'de> serde::Deserialize<'de> for Skip {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Any;
-        impl<'de> serde::de::Visitor<'de> for Any {
-            type Value = Skip;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_unit<E>(self) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
-                while seq.next_element::<Skip>()?.is_some() {}
-                Ok(Skip)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
-                while map.next_entry::<Skip, Skip>()?.is_some() {}
-                Ok(Skip)
-            }
-        }
-        deserializer.deserialize_any(Any)
-    }
-}
-
 /// The `specversion` of a JSON object, read without building the document:
 /// the other members are checked like a full parse and skipped. As with a
 /// parsed `Value`, the last of duplicate members wins; anything but an object
@@ -388,8 +347,8 @@ impl<'de> serde::Deserialize<'de> for SpecVersion {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SpecVersion, A::Error> {
                 let mut found = None;
-                while let Some(IsSpecVersion(is_spec)) = map.next_key()? {
-                    if is_spec {
+                while let Some(key) = map.next_key_seed(KeyIn(&["specversion"]))? {
+                    if key.is_some() {
                         found = Some(map.next_value::<Value>()?);
                     } else {
                         map.next_value::<Skip>()?;
@@ -399,25 +358,6 @@ impl<'de> serde::Deserialize<'de> for SpecVersion {
             }
         }
         deserializer.deserialize_map(Members)
-    }
-}
-
-/// Whether an object key is `specversion` (escaped or not), without allocating it.
-struct IsSpecVersion(bool);
-
-impl<'de> serde::Deserialize<'de> for IsSpecVersion {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Key;
-        impl serde::de::Visitor<'_> for Key {
-            type Value = IsSpecVersion;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<IsSpecVersion, E> {
-                Ok(IsSpecVersion(key == "specversion"))
-            }
-        }
-        deserializer.deserialize_str(Key)
     }
 }
 
