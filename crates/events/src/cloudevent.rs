@@ -141,9 +141,52 @@ impl CloudEvent {
 
 /// Now, UTC, RFC 3339 with milliseconds (e.g. `2026-11-22T07:22:09.123Z`).
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
+    rfc3339_millis(time::OffsetDateTime::now_utc())
+}
+
+/// `at` (taken as UTC) as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Written digit by digit
+/// (one small allocation, no format description to interpret: this runs for
+/// every published event); years outside 0000-9999 go through `time`'s formatter.
+fn rfc3339_millis(at: time::OffsetDateTime) -> String {
+    let (year, month, day) = at.to_calendar_date();
+    let Ok(year) = u16::try_from(year) else {
+        return rfc3339_millis_slow(at);
+    };
+    if year > 9999 {
+        return rfc3339_millis_slow(at);
+    }
+    let mut out = [0u8; 24];
+    let mut put = |at: usize, value: u16, width: usize| {
+        let mut v = value;
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, u8::from(month).into(), 2);
+    put(8, day.into(), 2);
+    put(11, at.hour().into(), 2);
+    put(14, at.minute().into(), 2);
+    put(17, at.second().into(), 2);
+    put(20, at.millisecond(), 3);
+    for (i, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ] {
+        out[i] = sep;
+    }
+    out.iter().map(|&b| char::from(b)).collect()
+}
+
+fn rfc3339_millis_slow(at: time::OffsetDateTime) -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    now.format(&fmt).unwrap_or_else(|_| now.unix_timestamp().to_string())
+    at.format(&fmt).unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 #[cfg(test)]
@@ -220,6 +263,31 @@ mod tests {
                 expected,
                 "{input}"
             );
+        }
+    }
+
+    #[test]
+    fn millisecond_timestamps_match_the_time_formatter() {
+        let mut instants = vec![
+            time::macros::datetime!(0000-01-01 00:00:00.000 UTC),
+            time::macros::datetime!(1970-01-01 00:00:00.000 UTC),
+            time::macros::datetime!(2000-02-29 23:59:59.999 UTC),
+            time::macros::datetime!(2026-11-22 07:22:09.123456789 UTC),
+            time::macros::datetime!(9999-12-31 23:59:59.999999999 UTC),
+        ];
+        // Every 7 h 13 min 7.001 s over 400 years: every month, day, hour, minute, second and many milliseconds.
+        let mut at = time::macros::datetime!(1900-01-01 00:00:00 UTC);
+        let end = time::macros::datetime!(2300-01-01 00:00:00 UTC);
+        let step = time::Duration::milliseconds(((7 * 60 + 13) * 60 + 7) * 1000 + 1);
+        while at < end {
+            instants.push(at);
+            at += step;
+        }
+        assert!(instants.len() > 480_000);
+        for at in instants {
+            let fast = rfc3339_millis(at);
+            assert_eq!(fast, rfc3339_millis_slow(at), "{at}");
+            assert_eq!(fast.len(), 24);
         }
     }
 

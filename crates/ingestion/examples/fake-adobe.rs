@@ -8,7 +8,15 @@
 
 use commerce_kit_ingestion::testing::FakeAdobe;
 
-#[tokio::main]
+/// mimalloc, as the servers it stands beside in benchmarks: less CPU per request
+/// than glibc malloc (bench/ingestion.sh runs it on the same cores as the server).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// One thread: a loopback stand-in should take as little CPU from the server
+/// under test as it can, and one core serves far more than the bench sends
+/// (no cross-thread wake-ups either).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".to_owned());
     let addr = addr

@@ -38,7 +38,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::{ApiKeyAuth, Authenticator, HmacAuth, NoAuth};
 use crate::publisher::ims::{ImsCredentials, ImsTokenProvider};
-use crate::publisher::{EventPublisher, IoEventsOptions, IoEventsPublisher, LocalBusPublisher};
+use crate::publisher::ingress_client::IngressClientError;
+use crate::publisher::{EventPublisher, IngressClient, IoEventsOptions, IoEventsPublisher, LocalBusPublisher};
 use crate::service::{IngestionService, LOCAL_SOURCE};
 
 /// How back offices authenticate.
@@ -387,7 +388,7 @@ impl IngestionArgs {
                 .unwrap_or_else(|| SecretString::from(String::new())),
             scopes: comma_list(&io.oauth_scopes).join(","),
         };
-        let ims = ImsTokenProvider::new(http.clone(), &ims_url, credentials);
+        let ims = ImsTokenProvider::new(http, &ims_url, credentials);
         let mut options = IoEventsOptions::new(ingress_url.clone());
         options.org_id = io.oauth_org_id.clone().filter(|o| !o.trim().is_empty());
         options.retry_budget = Duration::from_secs(io.io_events_retry_budget_secs);
@@ -397,10 +398,16 @@ impl IngestionArgs {
             provider = %provider,
             "ingestion publishes to Adobe I/O Events"
         );
-        Ok((
-            IoEventsPublisher::new(http, ims, options),
-            format!("urn:uuid:{provider}"),
-        ))
+        // The ingress gets the dedicated client (one POST per event); IMS, one
+        // request per token lifetime, keeps the general-purpose one.
+        let ingress = IngressClient::new(ClientTimeouts::default().connect).map_err(|e| ConfigError(e.to_string()))?;
+        let publisher = IoEventsPublisher::with_ingress_client(ingress, ims, options).map_err(|e| match e {
+            IngressClientError::Url(_) => ConfigError::setting("--io-events-ingress-url", "IO_EVENTS_INGRESS_URL", e),
+            IngressClientError::Header("x-ims-org-id") => ConfigError::setting("--oauth-org-id", "OAUTH_ORG_ID", e),
+            IngressClientError::Header(_) => ConfigError::setting("--oauth-client-id", "OAUTH_CLIENT_ID", e),
+            IngressClientError::Tls(_) => ConfigError(e.to_string()),
+        })?;
+        Ok((publisher, format!("urn:uuid:{provider}")))
     }
 }
 

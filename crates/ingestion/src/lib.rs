@@ -21,6 +21,7 @@
 pub mod auth;
 pub mod cli;
 pub mod error;
+mod json;
 pub mod payload;
 pub mod publisher;
 mod router;

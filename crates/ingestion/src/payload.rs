@@ -3,6 +3,8 @@
 use commerce_kit_core::params::{MissingParameters, lookup, require};
 use serde_json::Value;
 
+use crate::json::{KeyIn, Skip};
+
 /// The required parameters, in the starter kit's order.
 pub const REQUIRED: [&str; 3] = ["data.uid", "data.event", "data.value"];
 
@@ -61,6 +63,90 @@ impl IngestionEvent {
     }
 }
 
+impl IngestionEvent {
+    /// Reads a well-formed ingestion request straight from the body bytes,
+    /// building only `data.value` as a `Value`. Returns `None` for anything
+    /// else (invalid JSON, a missing, empty or mistyped parameter, a number
+    /// `uid`, a repeated member on the way to the parameters): the caller then
+    /// takes the full path, [`parse_json`](commerce_kit_core::body::parse_json)
+    /// then [`from_json`](Self::from_json), for the exact error or result.
+    /// When it returns `Some`, it is what that path returns.
+    pub fn from_body_fast(body: &[u8]) -> Option<Self> {
+        let Request(event) = serde_json::from_slice::<Request>(body).ok()?;
+        let event = event?;
+        let unusable = event.uid.is_empty() || event.event.is_empty() || event.value.as_str() == Some("");
+        (!unusable).then_some(event)
+    }
+}
+
+/// The top level of a fast-path request: `data` once, other members skipped;
+/// `None` inside when `data` is absent or not a complete request.
+struct Request(Option<IngestionEvent>);
+
+impl<'de> serde::Deserialize<'de> for Request {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Top;
+        impl<'de> serde::de::Visitor<'de> for Top {
+            type Value = Request;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an ingestion request")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Request, A::Error> {
+                let mut data = None;
+                while let Some(key) = map.next_key_seed(KeyIn(&["data"]))? {
+                    match key {
+                        Some(_) if data.is_some() => return Err(serde::de::Error::custom("repeated data")),
+                        Some(_) => data = Some(map.next_value::<Data>()?.0),
+                        None => {
+                            map.next_value::<Skip>()?;
+                        }
+                    }
+                }
+                Ok(Request(data.flatten()))
+            }
+        }
+        deserializer.deserialize_map(Top)
+    }
+}
+
+/// `data` of a fast-path request: string `uid`, string `event`, any `value`,
+/// each at most once; other members skipped.
+struct Data(Option<IngestionEvent>);
+
+impl<'de> serde::Deserialize<'de> for Data {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = Data;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the data object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
+                let repeated = || serde::de::Error::custom("repeated member");
+                let (mut uid, mut event, mut value) = (None, None, None);
+                while let Some(key) = map.next_key_seed(KeyIn(&["uid", "event", "value"]))? {
+                    match key {
+                        Some(0) if uid.is_some() => return Err(repeated()),
+                        Some(0) => uid = Some(map.next_value::<String>()?),
+                        Some(1) if event.is_some() => return Err(repeated()),
+                        Some(1) => event = Some(map.next_value::<String>()?),
+                        Some(_) if value.is_some() => return Err(repeated()),
+                        Some(_) => value = Some(map.next_value::<Value>()?),
+                        None => {
+                            map.next_value::<Skip>()?;
+                        }
+                    }
+                }
+                Ok(Data(match (uid, event, value) {
+                    (Some(uid), Some(event), Some(value)) => Some(IngestionEvent { uid, event, value }),
+                    _ => None,
+                }))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 fn wrong(name: &'static str, expected: &'static str, found: Option<&Value>) -> PayloadError {
     PayloadError::WrongType {
         name,
@@ -79,7 +165,138 @@ fn wrong(name: &'static str, expected: &'static str, found: Option<&Value>) -> P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use commerce_kit_core::body::parse_json;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// The full path's answer, as the service computes it without the fast path.
+    fn full(body: &[u8]) -> Option<IngestionEvent> {
+        IngestionEvent::from_json(parse_json(body).ok()?).ok()
+    }
+
+    #[test]
+    fn the_fast_path_reads_ordinary_requests() {
+        let body = br#"{"data":{"uid":"bench-1-2-3","event":"be-observer.catalog_product_create",
+            "value":{"sku":"SKU-1","name":"Bench product","price":9.99,"description":"benchmark product"}}}"#;
+        let fast = IngestionEvent::from_body_fast(body).expect("fast path");
+        assert_eq!(Some(&fast), full(body).as_ref());
+        assert_eq!(fast.value["price"], json!(9.99));
+        let spaced = b" {\n \"extra\": [1, {\"data\": 2}],\n \"d\\u0061ta\": {\"value\": null, \"event\": \"e\", \"uid\": \" \", \"x\": 1}\n} ";
+        assert_eq!(
+            IngestionEvent::from_body_fast(spaced),
+            Some(IngestionEvent {
+                uid: " ".into(),
+                event: "e".into(),
+                value: Value::Null
+            })
+        );
+        assert_eq!(IngestionEvent::from_body_fast(spaced), full(spaced));
+    }
+
+    #[test]
+    fn anything_unusual_takes_the_full_path() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"{",
+            br#"{"data":{"uid":7,"event":"e","value":1}}"#,
+            br#"{"data":{"uid":"","event":"e","value":1}}"#,
+            br#"{"data":{"uid":"u","event":"","value":1}}"#,
+            br#"{"data":{"uid":"u","event":"e","value":""}}"#,
+            br#"{"data":{"uid":"u","event":"e"}}"#,
+            br#"{"data":{"uid":"u","uid":"v","event":"e","value":1}}"#,
+            br#"{"data":{"uid":"u","event":"e","value":1},"data":{"uid":"v","event":"e","value":1}}"#,
+            br#"{"data":"text"}"#,
+            br#"[{"data":{"uid":"u","event":"e","value":1}}]"#,
+            br#"{"data":{"uid":"u","event":"e","value":1},"x":"\ud800"}"#,
+            br#"{"data":{"uid":"u","event":"e","value":1}} trailing"#,
+        ];
+        for case in cases {
+            assert_eq!(
+                IngestionEvent::from_body_fast(case),
+                None,
+                "{}",
+                String::from_utf8_lossy(case)
+            );
+        }
+    }
+
+    /// A JSON text built member by member, so that keys can repeat and be escaped.
+    fn member(key: &str, value: &str, escape_key: bool) -> String {
+        let key = if escape_key {
+            key.chars().map(|c| format!("\\u{:04x}", c as u32)).collect()
+        } else {
+            key.to_owned()
+        };
+        format!("\"{key}\":{value}")
+    }
+
+    fn scalar() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("\"\"".to_owned()),
+            Just("\"u-1\"".to_owned()),
+            Just("\" \"".to_owned()),
+            Just("\"\\u00e9\\n\"".to_owned()),
+            Just("\"\\ud800\"".to_owned()),
+            Just("7".to_owned()),
+            Just("-0".to_owned()),
+            Just("1e400".to_owned()),
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("[1,{\"a\":\"b\"}]".to_owned()),
+            Just("{\"sku\":\"S\",\"price\":9.99}".to_owned()),
+            Just("{\"uid\":\"nested\"}".to_owned()),
+            Just("[1,]".to_owned()),
+        ]
+    }
+
+    fn data_object() -> impl Strategy<Value = String> {
+        let names = prop_oneof![Just("uid"), Just("event"), Just("value"), Just("other")];
+        prop::collection::vec((names, scalar(), any::<bool>()), 0..6).prop_map(|members| {
+            let body: Vec<String> = members.iter().map(|(k, v, esc)| member(k, v, *esc)).collect();
+            format!("{{{}}}", body.join(","))
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_the_full_path(
+            top in prop::collection::vec(
+                (prop_oneof![Just("data"), Just("other")], prop_oneof![data_object(), scalar()], any::<bool>()),
+                0..4,
+            ),
+            array in any::<bool>(),
+        ) {
+            let members: Vec<String> = top.iter().map(|(k, v, esc)| member(k, v, *esc)).collect();
+            let mut text = format!("{{{}}}", members.join(","));
+            if array {
+                text = format!("[{text}]");
+            }
+            if let Some(fast) = IngestionEvent::from_body_fast(text.as_bytes()) {
+                prop_assert_eq!(Some(fast), full(text.as_bytes()), "{}", text);
+            }
+        }
+
+        #[test]
+        fn well_formed_requests_always_take_the_fast_path(
+            uid in "[a-z0-9 -]{1,12}",
+            event in "[a-z._]{1,20}",
+            value in data_object(),
+            extra in any::<bool>(),
+        ) {
+            let extra = if extra { r#","meta":{"data":[1,2]}"# } else { "" };
+            let text = format!(
+                r#"{{"data":{{"uid":{},"event":{},"value":{value}}}{extra}}}"#,
+                json!(uid),
+                json!(event)
+            );
+            let valid_value = serde_json::from_str::<Value>(&value).is_ok();
+            let fast = IngestionEvent::from_body_fast(text.as_bytes());
+            prop_assert_eq!(fast.is_some(), valid_value, "{}", text);
+            if let Some(fast) = fast {
+                prop_assert_eq!(Some(fast), full(text.as_bytes()), "{}", text);
+            }
+        }
+    }
 
     #[test]
     fn parameters_and_types() {

@@ -80,9 +80,28 @@ impl Accepted {
     }
 }
 
+/// What follows the event code in the success body (the test
+/// `success_bodies_are_what_serde_writes` checks it against [`SuccessBody`]).
+const SUCCESS_TAIL: &[u8] = b",\"response\":{\"success\":true,\"message\":\"Event published successfully\"}}";
+
 impl IntoResponse for Accepted {
+    /// The [`body`](Self::body) as `application/json`, written directly (the
+    /// same bytes as serializing [`SuccessBody`]).
     fn into_response(self) -> Response {
-        Json(self.wire()).into_response()
+        let mut body = Vec::with_capacity(12 + self.event.len() + SUCCESS_TAIL.len());
+        body.extend_from_slice(b"{\"type\":");
+        if serde_json::to_writer(&mut body, &self.event).is_err() {
+            return Json(self.wire()).into_response(); // unreachable: a String always serializes
+        }
+        body.extend_from_slice(SUCCESS_TAIL);
+        (
+            [(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            )],
+            bytes::Bytes::from(body),
+        )
+            .into_response()
     }
 }
 
@@ -234,8 +253,10 @@ impl IngestionService {
     async fn process(&self, headers: &HeaderMap, body: &[u8]) -> Result<Accepted, IngestionError> {
         let inner = &self.inner;
         inner.authenticator.authenticate(headers, body).await?;
-        let json = parse_json(body)?;
-        let IngestionEvent { uid, event, value } = IngestionEvent::from_json(json)?;
+        let IngestionEvent { uid, event, value } = match IngestionEvent::from_body_fast(body) {
+            Some(parsed) => parsed,
+            None => IngestionEvent::from_json(parse_json(body)?)?,
+        };
         inner.catalog.validate(&event, &value)?;
 
         let key = format!("ingestion:{event}:{uid}");
@@ -263,8 +284,14 @@ impl IngestionService {
             }
         };
 
-        let cloud_event = CloudEvent::new(uid.clone(), inner.source.clone(), event.clone(), value);
-        match inner.publisher.publish(&cloud_event).await {
+        let cloud_event = CloudEvent::new(uid, inner.source.clone(), event, value);
+        let published = inner.publisher.publish(&cloud_event).await;
+        let CloudEvent {
+            id: uid,
+            event_type: event,
+            ..
+        } = cloud_event;
+        match published {
             Ok(delivery) => {
                 if let Err(err) = inner.idempotency.put(&key, DONE, inner.idempotency_ttl).await {
                     tracing::warn!(error = %err, "published, but the uid could not be remembered");
@@ -333,6 +360,39 @@ pub(crate) fn log_outcome(result: &Result<Accepted, IngestionError>, started: In
                     "ingestion request refused"
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn success_bodies_are_what_serde_writes() {
+        for event in [
+            "be-observer.catalog_product_create",
+            "",
+            "q\"uote\\back\u{1}slash",
+            "é✓",
+        ] {
+            let accepted = Accepted {
+                event: event.to_owned(),
+                uid: "u".to_owned(),
+                outcome: AcceptOutcome::Duplicate,
+            };
+            let expected = Json(accepted.wire()).into_response();
+            let (expected_parts, expected_body) = expected.into_parts();
+            let (parts, body) = accepted.clone().into_response().into_parts();
+            assert_eq!(parts.status, expected_parts.status);
+            assert_eq!(parts.headers, expected_parts.headers, "{event}");
+            let body = axum::body::to_bytes(body, 1024).await.expect("body");
+            let expected_body = axum::body::to_bytes(expected_body, 1024).await.expect("body");
+            assert_eq!(body, expected_body, "{event}");
+            assert_eq!(
+                serde_json::from_slice::<serde_json::Value>(&body).expect("json"),
+                accepted.body()
+            );
         }
     }
 }

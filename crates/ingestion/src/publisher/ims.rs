@@ -7,10 +7,11 @@
 //! (single-flight): N publishes waiting on an expired token cause one request.
 //! [`ImsTokenProvider::invalidate`] drops a token the ingress refused, once.
 
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use http::HeaderValue;
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
@@ -71,23 +72,57 @@ impl ImsError {
     }
 }
 
-/// A cached access token and the cache generation it came from.
+/// A cached access token and the cache generation it came from. Cheap to
+/// clone (shared), as every publish takes one.
 #[derive(Clone)]
 pub struct AccessToken {
+    inner: Arc<TokenInner>,
+}
+
+struct TokenInner {
     secret: SecretString,
+    /// `Bearer <token>`, built once and marked sensitive; `None` if the token
+    /// cannot be an HTTP header value.
+    bearer: Option<HeaderValue>,
     generation: u64,
 }
 
 impl AccessToken {
+    fn new(secret: SecretString, generation: u64) -> Self {
+        let bearer = HeaderValue::try_from(format!("Bearer {}", secret.expose_secret()))
+            .ok()
+            .map(|mut value| {
+                value.set_sensitive(true);
+                value
+            });
+        Self {
+            inner: Arc::new(TokenInner {
+                secret,
+                bearer,
+                generation,
+            }),
+        }
+    }
+
     /// The bearer token.
     pub fn secret(&self) -> &SecretString {
-        &self.secret
+        &self.inner.secret
+    }
+
+    /// The `Authorization` header value (`Bearer <token>`, marked sensitive),
+    /// or `None` when the token holds characters a header cannot carry.
+    pub(crate) fn bearer_header(&self) -> Option<&HeaderValue> {
+        self.inner.bearer.as_ref()
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner.generation
     }
 }
 
 impl std::fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AccessToken(<hidden>, generation {})", self.generation)
+        write!(f, "AccessToken(<hidden>, generation {})", self.inner.generation)
     }
 }
 
@@ -180,10 +215,7 @@ impl ImsTokenProvider {
             return Ok(token);
         }
         let (secret, lifetime) = self.fetch().await?;
-        let token = AccessToken {
-            secret,
-            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
-        };
+        let token = AccessToken::new(secret, self.generation.fetch_add(1, Ordering::Relaxed) + 1);
         let keep = if lifetime > self.margin {
             lifetime - self.margin
         } else {
@@ -206,7 +238,10 @@ impl ImsTokenProvider {
     /// invalidations of the same token cause a single refresh.
     pub fn invalidate(&self, token: &AccessToken) {
         let mut guard = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if guard.as_ref().is_some_and(|c| c.token.generation == token.generation) {
+        if guard
+            .as_ref()
+            .is_some_and(|c| c.token.generation() == token.generation())
+        {
             *guard = None;
         }
     }
@@ -275,4 +310,28 @@ pub(crate) fn without_url(err: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_header_is_built_once_sensitive_and_shared() {
+        let token = AccessToken::new(SecretString::from("tok-123"), 7);
+        let header = token.bearer_header().expect("valid");
+        assert_eq!(header, "Bearer tok-123");
+        assert!(header.is_sensitive(), "never printed by http's Debug");
+        let copy = token.clone();
+        assert!(Arc::ptr_eq(&token.inner, &copy.inner), "clones share the token");
+        assert_eq!(copy.secret().expose_secret(), "tok-123");
+        assert_eq!(format!("{copy:?}"), "AccessToken(<hidden>, generation 7)");
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_a_header_has_no_bearer_header() {
+        let token = AccessToken::new(SecretString::from("bad\ntoken"), 1);
+        assert!(token.bearer_header().is_none());
+        assert_eq!(token.secret().expose_secret(), "bad\ntoken");
+    }
 }

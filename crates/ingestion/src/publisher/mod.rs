@@ -4,9 +4,11 @@
 use commerce_kit_events::cloudevent::CloudEvent;
 
 pub mod ims;
+pub mod ingress_client;
 pub mod io_events;
 mod local;
 
+pub use ingress_client::IngressClient;
 pub use io_events::{IoEventsOptions, IoEventsPublisher};
 pub use local::LocalBusPublisher;
 
