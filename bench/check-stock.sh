@@ -74,5 +74,5 @@ BARE_RSS=$(peak_rss_mb "$BARE_PID")
 CK_RSS=$(peak_rss_mb "$CK_PID")
 echo "peak RSS: bare ${BARE_RSS} MiB, check-stock ${CK_RSS} MiB"
 echo "ratio check-stock/bare req/s (medians): $(ratio "$CK_RPS" "$BARE_RPS"); median of per-round ratios: $(median "${RATIOS[@]}")"
-echo "check-stock log lines: $(grep -c 'check-stock outcome="success"' "$OUT/check-stock.log") success" \
+echo "check-stock log lines: $(grep -c 'check-stock request_id="[^"]*" outcome="success"' "$OUT/check-stock.log") success" \
   "(log: $OUT/check-stock.log; raw wrk output: $OUT/wrk-*.txt)"

@@ -41,7 +41,10 @@ pub fn router(service: impl Into<Arc<CheckStockService>>) -> Router {
 /// served directly, without the router's per-request work (see
 /// [`server::app_direct`]), and `others` (other flows' routes) plus
 /// `GET /health` and the JSON 404/405 fallbacks, all with request ids, spans
-/// and the panic guard. Answers exactly as `server::app(router(service).merge(others))`.
+/// and the panic guard. Answers exactly as `server::app(router(service).merge(others))`;
+/// check-stock requests get no `request` span, their log lines name the
+/// request id as a `request_id` field instead (see
+/// [`CheckStockService::handle_unspanned`]).
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -64,7 +67,7 @@ pub fn direct_app(
     let routes = router(Arc::clone(&service)).merge(others);
     let handler = move |request: Request| {
         let service = Arc::clone(&service);
-        async move { service.handle(request).await }
+        async move { service.handle_unspanned(request).await }
     };
     server::app_direct(routes, Method::POST, CHECK_STOCK_PATH, handler)
 }

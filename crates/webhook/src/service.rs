@@ -13,7 +13,10 @@
 //! timeouts and panics answer a generic message; their details go to the log.
 //! One log line per call: `outcome`, `reason`, `items`, `elapsed_us`, Commerce's
 //! `x-adobe-commerce-request-id` as `commerce_request_id` when sent, and `detail`
-//! (the message answered) for exceptions.
+//! (the message answered) for exceptions. The request id comes from the
+//! request's span (`server::app`), or, served without one
+//! ([`handle_unspanned`](CheckStockService::handle_unspanned), as the binaries
+//! do), as a `request_id` field.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -41,6 +44,7 @@ use axum::response::{IntoResponse, Response};
 use commerce_kit_core::body::{DEFAULT_BODY_LIMIT, read_limited};
 use commerce_kit_core::op::Operation;
 use commerce_kit_core::redact::RedactedHeaders;
+use commerce_kit_core::server::RequestId;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use tracing::Instrument;
@@ -48,6 +52,7 @@ use tracing::Instrument;
 use crate::checker::{CheckerError, StockChecker, StockVerdict};
 use crate::error::CheckStockError;
 use crate::request::CheckStockRequest;
+use crate::router::CHECK_STOCK_PATH;
 use crate::signature::CommerceSignatureVerifier;
 use crate::validate::validate_body;
 
@@ -120,21 +125,47 @@ impl CheckStockService {
 
     /// The flow on an already-read body: `Ok(success)` or the reason it is not.
     pub async fn check(&self, headers: &HeaderMap, raw_body: &[u8]) -> Result<Operation, CheckStockError> {
-        self.decide(headers, raw_body).await.0
+        self.decide(headers, raw_body, None).await.0
     }
 
     /// The whole HTTP exchange: reads the body within the limit, runs the flow,
-    /// logs one line, and builds the response.
+    /// logs one line, and builds the response. Expects to run inside the
+    /// request's tracing span (as `server::app` provides), which names the
+    /// request id on every line.
     pub async fn handle<B>(&self, request: Request<B>) -> Response
+    where
+        B: http_body::Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.exchange(request, None).await
+    }
+
+    /// [`handle`](Self::handle) for a request served without a `request` span
+    /// (`server::app_direct`, as [`direct_app`](crate::direct_app) does): the
+    /// outcome line and the checker error lines name the request id themselves
+    /// (`request_id`, from the request's [`RequestId`]), and an asynchronous
+    /// checker runs in a `request{id,method,path}` span of its own, so whatever
+    /// it logs carries the id too.
+    pub async fn handle_unspanned<B>(&self, request: Request<B>) -> Response
+    where
+        B: http_body::Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let id = request.extensions().get::<RequestId>().cloned();
+        self.exchange(request, Some(Unspanned { id })).await
+    }
+
+    async fn exchange<B>(&self, request: Request<B>, unspanned: Option<Unspanned>) -> Response
     where
         B: http_body::Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let started = Instant::now();
         let (parts, body) = request.into_parts();
-        tracing::debug!(headers = %RedactedHeaders(&parts.headers), "check-stock request");
+        let request_id = unspanned.as_ref().and_then(Unspanned::id);
+        tracing::debug!(request_id, headers = %RedactedHeaders(&parts.headers), "check-stock request");
         let (result, items) = match read_limited(body, self.body_limit).await {
-            Ok(bytes) => self.decide(&parts.headers, &bytes).await,
+            Ok(bytes) => self.decide(&parts.headers, &bytes, unspanned.as_ref()).await,
             Err(err) => (Err(err.into()), 0),
         };
         let commerce_id = parts
@@ -142,7 +173,7 @@ impl CheckStockService {
             .get(COMMERCE_REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .filter(|id| id.len() <= 128);
-        log_outcome(&result, items, commerce_id, started.elapsed());
+        log_outcome(&result, items, request_id, commerce_id, started.elapsed());
         match result {
             Ok(op) => operation_response(&op),
             Err(err) => err.into_response(),
@@ -150,7 +181,12 @@ impl CheckStockService {
     }
 
     /// The flow; also returns the number of items for the log line.
-    async fn decide(&self, headers: &HeaderMap, raw_body: &[u8]) -> (Result<Operation, CheckStockError>, usize) {
+    async fn decide(
+        &self,
+        headers: &HeaderMap,
+        raw_body: &[u8],
+        unspanned: Option<&Unspanned>,
+    ) -> (Result<Operation, CheckStockError>, usize) {
         if let Some(verifier) = &self.verifier
             && let Err(failure) = verifier.verify(headers, raw_body)
         {
@@ -161,9 +197,13 @@ impl CheckStockService {
             Err(err) => return (Err(err), 0),
         };
         let items = request.items.len();
-        let verdict = match self.check_now(&request) {
+        let verdict = match self.check_now(&request, unspanned.and_then(Unspanned::id)) {
             Some(verdict) => verdict,
-            None => self.run_checker(request).await,
+            // Without the request's span, the checker gets one of its own.
+            None => match unspanned {
+                Some(unspanned) => self.run_checker(request).instrument(unspanned.span()).await,
+                None => self.run_checker(request).await,
+            },
         };
         let result = match verdict {
             Ok(StockVerdict::Available) => Ok(Operation::success()),
@@ -175,12 +215,17 @@ impl CheckStockService {
 
     /// The checker's immediate answer ([`StockChecker::check_now`]), if it has
     /// one, under the same panic guard as [`run_checker`](Self::run_checker).
-    fn check_now(&self, request: &CheckStockRequest) -> Option<Result<StockVerdict, CheckStockError>> {
+    /// `request_id` names the request on error lines logged outside its span.
+    fn check_now(
+        &self,
+        request: &CheckStockRequest,
+        request_id: Option<&str>,
+    ) -> Option<Result<StockVerdict, CheckStockError>> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.checker.check_now(request))) {
             Ok(None) => None,
             Ok(Some(Ok(verdict))) => Some(Ok(verdict)),
-            Ok(Some(Err(err))) => Some(Err(self.checker_failed(err))),
-            Err(panic) => Some(Err(self.checker_panicked(panic_text(panic)))),
+            Ok(Some(Err(err))) => Some(Err(self.checker_failed(err, request_id))),
+            Err(panic) => Some(Err(self.checker_panicked(panic_text(panic), request_id))),
         }
     }
 
@@ -191,14 +236,14 @@ impl CheckStockService {
         let mut task = tokio::spawn(async move { checker.check(&request).await }.in_current_span());
         match tokio::time::timeout(self.deadline, &mut task).await {
             Ok(Ok(Ok(verdict))) => Ok(verdict),
-            Ok(Ok(Err(err))) => Err(self.checker_failed(err)),
+            Ok(Ok(Err(err))) => Err(self.checker_failed(err, None)),
             Ok(Err(join)) => {
                 let detail = if join.is_panic() {
                     panic_text(join.into_panic())
                 } else {
                     "checker task was cancelled".to_owned()
                 };
-                Err(self.checker_panicked(detail))
+                Err(self.checker_panicked(detail, None))
             }
             Err(_) => {
                 task.abort();
@@ -213,13 +258,13 @@ impl CheckStockService {
         }
     }
 
-    fn checker_failed(&self, err: CheckerError) -> CheckStockError {
-        tracing::error!(checker = self.checker.name(), error = %err, "stock checker failed");
+    fn checker_failed(&self, err: CheckerError, request_id: Option<&str>) -> CheckStockError {
+        tracing::error!(request_id, checker = self.checker.name(), error = %err, "stock checker failed");
         CheckStockError::Checker(err)
     }
 
-    fn checker_panicked(&self, detail: String) -> CheckStockError {
-        tracing::error!(checker = self.checker.name(), panic = %detail, "stock checker panicked");
+    fn checker_panicked(&self, detail: String, request_id: Option<&str>) -> CheckStockError {
+        tracing::error!(request_id, checker = self.checker.name(), panic = %detail, "stock checker panicked");
         CheckStockError::Panicked(detail)
     }
 
@@ -257,15 +302,39 @@ fn panic_text(payload: Box<dyn Any + Send>) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
+/// A request served without its `request` span (see
+/// [`handle_unspanned`](CheckStockService::handle_unspanned)).
+struct Unspanned {
+    id: Option<RequestId>,
+}
+
+impl Unspanned {
+    fn id(&self) -> Option<&str> {
+        self.id.as_ref().map(|id| &*id.0)
+    }
+
+    /// The span `server::app` would have given the request.
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "request",
+            id = %self.id().unwrap_or("-"),
+            method = %"POST",
+            path = %CHECK_STOCK_PATH
+        )
+    }
+}
+
 fn log_outcome(
     result: &Result<Operation, CheckStockError>,
     items: usize,
+    request_id: Option<&str>,
     commerce_request_id: Option<&str>,
     elapsed: Duration,
 ) {
     let elapsed_us = elapsed.as_micros() as u64;
     match result {
         Ok(_) => tracing::info!(
+            request_id,
             outcome = "success",
             items,
             elapsed_us,
@@ -273,6 +342,7 @@ fn log_outcome(
             "check-stock"
         ),
         Err(err @ CheckStockError::Signature(_)) => tracing::warn!(
+            request_id,
             outcome = "rejected",
             reason = err.reason(),
             status = 401,
@@ -282,6 +352,7 @@ fn log_outcome(
             "check-stock: Commerce signature check failed (check COMMERCE_WEBHOOK_PUBLIC_KEY matches the Admin's key)"
         ),
         Err(err) => tracing::info!(
+            request_id,
             outcome = "exception",
             reason = err.reason(),
             items,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use commerce_kit_core::server;
 use commerce_kit_webhook::http_checker::HttpStockChecker;
 use commerce_kit_webhook::inventory::InventoryChecker;
-use commerce_kit_webhook::{CHECK_STOCK_PATH, CheckStockService, router};
+use commerce_kit_webhook::{CHECK_STOCK_PATH, CheckStockService, direct_app, router};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -31,15 +31,19 @@ impl Captured {
     }
 }
 
-async fn serve(service: CheckStockService) -> SocketAddr {
+/// Serves `service` in the router form (`server::app`, request spans) or as
+/// the binaries do (`direct_app`, no span on the check-stock route).
+async fn serve(service: CheckStockService, direct: bool) -> SocketAddr {
     let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(server::serve(
-        listener,
-        server::app(router(service)),
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
+    let grace = Duration::from_secs(1);
+    if direct {
+        let app = direct_app(service, axum::Router::new());
+        tokio::spawn(server::serve(listener, app, std::future::pending(), grace));
+    } else {
+        let app = server::app(router(service));
+        tokio::spawn(server::serve(listener, app, std::future::pending(), grace));
+    }
     addr
 }
 
@@ -58,30 +62,44 @@ async fn logs_carry_outcomes_but_never_bodies_or_secrets() {
         .with_writer(move || writer.clone())
         .init();
 
-    let demo = serve(CheckStockService::new(Arc::new(InventoryChecker::demo()))).await;
+    let demo_checker = Arc::new(InventoryChecker::demo());
+    let demo = serve(CheckStockService::new(demo_checker.clone()), false).await;
+    let direct_demo = serve(CheckStockService::new(demo_checker), true).await;
     // A back office that does not exist: the checker error is logged with its URL.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
         .expect("addr");
-    let failing = HttpStockChecker::new(
-        &format!("http://{closed}/stock?key={URL_SECRET}"),
-        Some(BACK_OFFICE_TOKEN.to_owned().into()),
-        commerce_kit_core::http::ClientTimeouts::default(),
-    )
-    .expect("checker");
-    let broken = serve(CheckStockService::new(Arc::new(failing))).await;
+    let failing = Arc::new(
+        HttpStockChecker::new(
+            &format!("http://{closed}/stock?key={URL_SECRET}"),
+            Some(BACK_OFFICE_TOKEN.to_owned().into()),
+            commerce_kit_core::http::ClientTimeouts::default(),
+        )
+        .expect("checker"),
+    );
+    let broken = serve(CheckStockService::new(failing.clone()), false).await;
+    let direct_broken = serve(CheckStockService::new(failing), true).await;
 
     let client = reqwest::Client::new();
     let ok = format!(r#"{{"data":{{"cart_id":1,"note":"{BODY_MARKER}","items":[{{"sku":"24-MB01","qty":1}}]}}}}"#);
     let invalid = format!(r#"{{"data":{{"cart_id":1,"note":"{BODY_MARKER}","items":5}}}}"#);
     let not_json = format!("{BODY_MARKER} is not JSON");
-    for (addr, body) in [(demo, &ok), (demo, &invalid), (demo, &not_json), (broken, &ok)] {
+    let requests = [
+        (demo, &ok, "log-test-1"),
+        (demo, &invalid, "log-test-1"),
+        (demo, &not_json, "log-test-1"),
+        (broken, &ok, "log-test-1"),
+        (direct_demo, &ok, "log-test-2"),
+        (direct_demo, &invalid, "log-test-3"),
+        (direct_broken, &ok, "log-test-4"),
+    ];
+    for (addr, body, request_id) in requests {
         let resp = client
             .post(format!("http://{addr}{CHECK_STOCK_PATH}"))
             .header("authorization", format!("Bearer {COMMERCE_TOKEN}"))
             .header("x-adobe-commerce-webhook-signature", "c2lnbmF0dXJlLXZhbHVl")
-            .header("x-request-id", "log-test-1")
+            .header("x-request-id", request_id)
             .header("x-adobe-commerce-request-id", "cm-77")
             .body(body.clone())
             .send()
@@ -105,7 +123,7 @@ async fn logs_carry_outcomes_but_never_bodies_or_secrets() {
         .lines()
         .filter(|l| l.contains("check-stock") && l.contains("outcome="))
         .collect();
-    assert_eq!(lines.len(), 4, "{logs}");
+    assert_eq!(lines.len(), 7, "{logs}");
     assert!(
         lines[0].contains("outcome=\"success\"") && lines[0].contains("items=1"),
         "{}",
@@ -116,6 +134,33 @@ async fn logs_carry_outcomes_but_never_bodies_or_secrets() {
     assert!(lines[1].contains("reason=\"invalid_request\""), "{}", lines[1]);
     assert!(lines[2].contains("reason=\"invalid_json\""), "{}", lines[2]);
     assert!(lines[3].contains("reason=\"checker_error\""), "{}", lines[3]);
+    // Served directly (no request span), the lines name the request id themselves.
+    assert!(
+        lines[4].contains("check-stock request_id=\"log-test-2\" outcome=\"success\"")
+            && lines[4].contains("commerce_request_id=\"cm-77\"")
+            && !lines[4].contains("request{"),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        lines[5].contains("request_id=\"log-test-3\" outcome=\"exception\" reason=\"invalid_request\""),
+        "{}",
+        lines[5]
+    );
+    assert!(
+        lines[6].contains("request_id=\"log-test-4\" outcome=\"exception\" reason=\"checker_error\""),
+        "{}",
+        lines[6]
+    );
+    // ...and an asynchronous checker runs in a request span of its own.
+    let checker_error = logs
+        .lines()
+        .find(|l| l.contains("stock checker failed") && l.contains("log-test-4"))
+        .unwrap_or_else(|| panic!("no checker error line for log-test-4:\n{logs}"));
+    assert!(
+        checker_error.contains("request{id=log-test-4 method=POST path=/webhook/check-stock}"),
+        "{checker_error}"
+    );
     assert!(
         logs.contains(&format!("back office at http://{closed}/stock cannot be reached")),
         "{logs}"

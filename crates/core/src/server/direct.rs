@@ -5,84 +5,80 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
+use futures_util::FutureExt;
+use futures_util::future::Map;
 use http::Method;
 use pin_project_lite::pin_project;
 use tower::Service;
 
-/// Serves requests whose method and path match exactly with `handler`, and
-/// every other request with `router`.
+/// Sends requests whose method and path match exactly to the `direct`
+/// service, and every other request to `rest` (usually a Router with its
+/// layers).
 ///
 /// A synchronous webhook that Commerce calls on every add-to-cart is worth
 /// sparing the router's work (path matching, boxed route services, extractors):
-/// matching one method and one path is a couple of comparisons. The router
-/// should still hold the same route, so that other methods on that path get
-/// its 405 answer. Wrap it with [`app_service`](super::app_service) for
-/// `/health`, fallbacks, request ids and the panic guard.
+/// matching one method and one path is a couple of comparisons. `rest` should
+/// still hold the same route, so that other methods on that path get its 405
+/// answer. [`app_direct`](super::app_direct) builds the usual stack.
 ///
 /// ```
-/// use axum::{Router, extract::Request, response::IntoResponse, routing::post};
-/// use commerce_kit_core::server::DirectRoute;
+/// use axum::{Router, extract::Request, response::{IntoResponse, Response}, routing::post};
+/// use commerce_kit_core::server::{DirectRoute, HandlerService};
 /// use http::Method;
 ///
-/// async fn hello(_: Request) -> axum::response::Response {
+/// async fn hello(_: Request) -> Response {
 ///     "hi".into_response()
 /// }
-/// let router = Router::new().route("/hello", post(hello));
-/// let service = DirectRoute::new(Method::POST, "/hello", hello, router);
+/// let router: Router = Router::new().route("/hello", post(hello));
+/// let service = DirectRoute::new(Method::POST, "/hello", HandlerService::new(hello), router);
 /// ```
-#[derive(Clone)]
-pub struct DirectRoute<H> {
+#[derive(Debug, Clone)]
+pub struct DirectRoute<D, R> {
     method: Method,
     path: &'static str,
-    handler: H,
-    router: Router,
+    direct: D,
+    rest: R,
 }
 
-impl<H> std::fmt::Debug for DirectRoute<H> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DirectRoute")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<H> DirectRoute<H> {
-    /// `method` `path` served by `handler`, the rest by `router`.
-    pub fn new(method: Method, path: &'static str, handler: H, router: Router) -> Self {
+impl<D, R> DirectRoute<D, R> {
+    /// `method` `path` served by `direct`, the rest by `rest`.
+    pub fn new(method: Method, path: &'static str, direct: D, rest: R) -> Self {
         Self {
             method,
             path,
-            handler,
-            router,
+            direct,
+            rest,
         }
     }
 }
 
-impl<H, Fut> Service<Request> for DirectRoute<H>
+impl<D, R> Service<Request> for DirectRoute<D, R>
 where
-    H: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Response> + Send + 'static,
+    D: Service<Request, Response = Response, Error = Infallible>,
+    R: Service<Request, Response = Response, Error = Infallible>,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = DirectFuture<Fut, <Router as Service<Request>>::Future>;
+    type Future = DirectFuture<D::Future, R::Future>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Both are always ready in practice (handlers, Router); ask both anyway.
+        if self.direct.poll_ready(cx)?.is_pending() {
+            return Poll::Pending;
+        }
+        self.rest.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
         if request.method() == self.method && request.uri().path() == self.path {
             DirectFuture::Direct {
-                inner: (self.handler)(request),
+                inner: self.direct.call(request),
             }
         } else {
             DirectFuture::Routed {
-                inner: self.router.call(request),
+                inner: self.rest.call(request),
             }
         }
     }
@@ -93,12 +89,12 @@ pin_project! {
     #[allow(missing_docs)] // fields of pin-project-lite enums cannot carry docs
     #[project = DirectFutureProj]
     pub enum DirectFuture<D, R> {
-        /// The direct handler's.
+        /// The direct service's.
         Direct {
             #[pin]
             inner: D,
         },
-        /// The router's.
+        /// The other routes'.
         Routed {
             #[pin]
             inner: R,
@@ -108,15 +104,46 @@ pin_project! {
 
 impl<D, R> Future for DirectFuture<D, R>
 where
-    D: Future<Output = Response>,
+    D: Future<Output = Result<Response, Infallible>>,
     R: Future<Output = Result<Response, Infallible>>,
 {
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            DirectFutureProj::Direct { inner } => inner.poll(cx).map(Ok),
+            DirectFutureProj::Direct { inner } => inner.poll(cx),
             DirectFutureProj::Routed { inner } => inner.poll(cx),
         }
+    }
+}
+
+/// An async function from request to response as a tower service (never fails).
+#[derive(Debug, Clone)]
+pub struct HandlerService<H> {
+    handler: H,
+}
+
+impl<H> HandlerService<H> {
+    /// Wraps `handler`.
+    pub fn new(handler: H) -> Self {
+        Self { handler }
+    }
+}
+
+impl<H, Fut> Service<Request> for HandlerService<H>
+where
+    H: Fn(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Map<Fut, fn(Response) -> Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        (self.handler)(request).map(Ok)
     }
 }

@@ -169,6 +169,85 @@ where
     }
 }
 
+/// Middleware: the request id of [`RequestContextLayer`] (taken or generated,
+/// stored as [`RequestId`], echoed on the response) without the `request` span.
+///
+/// For a hot route whose handler logs the id itself: creating, entering and
+/// closing a span costs about as much as the rest of a check-stock request's
+/// logging (see `server::app_direct`).
+///
+/// ```
+/// use axum::{Extension, Router, routing::get};
+/// use commerce_kit_core::server::{RequestId, RequestIdLayer};
+///
+/// let app: Router = Router::new()
+///     .route("/", get(|Extension(id): Extension<RequestId>| async move { id.to_string() }))
+///     .layer(RequestIdLayer);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestIdLayer;
+
+impl<S> Layer<S> for RequestIdLayer {
+    type Service = RequestIdService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestIdService { inner }
+    }
+}
+
+/// The service of [`RequestIdLayer`].
+#[derive(Debug, Clone)]
+pub struct RequestIdService<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request> for RequestIdService<S>
+where
+    S: Service<Request, Response = http::Response<B>>,
+{
+    type Response = http::Response<B>;
+    type Error = S::Error;
+    type Future = RequestIdFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let (id, echo) = request_id(req.headers());
+        req.extensions_mut().insert(RequestId(id));
+        RequestIdFuture {
+            inner: self.inner.call(req),
+            echo,
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RequestIdService`].
+    pub struct RequestIdFuture<F> {
+        #[pin]
+        inner: F,
+        echo: Option<HeaderValue>,
+    }
+}
+
+impl<F, B, E> Future for RequestIdFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut resp = ready!(this.inner.poll(cx))?;
+        if let Some(value) = this.echo.take() {
+            resp.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        Poll::Ready(Ok(resp))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
