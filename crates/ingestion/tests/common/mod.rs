@@ -2,6 +2,8 @@
 //! server scaffolding and talk to it with reqwest.
 #![allow(dead_code)]
 
+pub mod adobe;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
