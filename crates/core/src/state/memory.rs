@@ -1,7 +1,7 @@
 //! In-process [`StateStore`] with TTL expiry and a bounded number of entries.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -24,9 +24,11 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: HashMap<String, Entry>,
-    /// (expiry, sequence, key): expiry order for eviction.
-    by_expiry: BTreeSet<(Instant, u64, String)>,
+    /// The keys are shared with `by_expiry` (one allocation per key).
+    entries: HashMap<Arc<str>, Entry>,
+    /// (expiry, sequence) → key: expiry order for eviction; the sequence
+    /// number makes each position unique, so removing needs no key compare.
+    by_expiry: BTreeMap<(Instant, u64), Arc<str>>,
     seq: u64,
 }
 
@@ -80,17 +82,17 @@ impl MemoryStore {
 impl Inner {
     fn remove(&mut self, key: &str) {
         if let Some(old) = self.entries.remove(key) {
-            self.by_expiry.remove(&(old.expires, old.seq, key.to_owned()));
+            self.by_expiry.remove(&(old.expires, old.seq));
         }
     }
 
     fn purge_expired(&mut self, now: Instant) {
-        while let Some(first) = self.by_expiry.first() {
-            if first.0 > now {
+        while let Some(entry) = self.by_expiry.first_entry() {
+            if entry.key().0 > now {
                 break;
             }
-            let (_, _, key) = self.by_expiry.pop_first().expect("checked non-empty");
-            self.entries.remove(&key);
+            let key = entry.remove();
+            self.entries.remove(&*key);
         }
     }
 
@@ -108,16 +110,17 @@ impl Inner {
             self.purge_expired(now);
         }
         while self.entries.len() >= max {
-            let Some((_, _, victim)) = self.by_expiry.pop_first() else {
+            let Some((_, victim)) = self.by_expiry.pop_first() else {
                 break;
             };
-            self.entries.remove(&victim);
+            self.entries.remove(&*victim);
         }
         self.seq += 1;
         let expires = now + ttl;
-        self.by_expiry.insert((expires, self.seq, key.to_owned()));
+        let key: Arc<str> = Arc::from(key);
+        self.by_expiry.insert((expires, self.seq), Arc::clone(&key));
         self.entries.insert(
-            key.to_owned(),
+            key,
             Entry {
                 value: value.to_vec(),
                 expires,
@@ -211,6 +214,22 @@ mod tests {
         }
         assert!(s.get("mid").await.expect("get").is_none());
         assert_eq!(s.len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_overwritten_entry_is_evicted_by_its_new_expiry() {
+        let s = MemoryStore::with_max_entries(2);
+        s.put("a", b"1", Duration::from_secs(10)).await.expect("put");
+        s.put("b", b"", Duration::from_secs(100)).await.expect("put");
+        s.put("a", b"2", Duration::from_secs(1000)).await.expect("put"); // now expires last
+        s.put("c", b"", Duration::from_secs(500)).await.expect("put"); // full: evicts b
+        assert_eq!(s.get("a").await.expect("get").as_deref(), Some(&b"2"[..]));
+        assert!(s.get("b").await.expect("get").is_none(), "soonest expiry evicted");
+        assert!(s.get("c").await.expect("get").is_some());
+        assert_eq!(s.len(), 2);
+        // Its old expiry is gone too: at 10 s, "a" is still there.
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert!(s.get("a").await.expect("get").is_some());
     }
 
     #[tokio::test]
