@@ -5,6 +5,10 @@
 # Prints req/s and p99 per target, durable events/s for (a) (checked against the
 # server's own "stored" log lines), and the IMS token requests made during (b).
 # Targets: (a) >= 10,000 accepted events/s; (b) >= 0.4x bare req/s with exactly 1 token request.
+# For context, (b) is also compared with a two-hop baseline: the bare server in
+# its --io-events mode (read the body, POST one constant CloudEvent to its own
+# fake with a token fetched once, answer), the least any implementation of (b)
+# must do on this machine.
 # Env: CONNS (default 128), DURATION (default 10s), LOG_LEVEL for the servers (default info).
 source "$(dirname "$0")/lib.sh"
 
@@ -61,9 +65,19 @@ IO_RSS=$(peak_rss_mb "$IO_PID")
 STATS=$(curl -s "$FAKE/stats")
 TOKENS=$(echo "$STATS" | sed 's/.*"token_requests":\([0-9]*\).*/\1/')
 echo "  (b) fake Adobe saw: $STATS; peak RSS ${IO_RSS} MiB"
+kill "$IO_PID"
+
+# Two-hop baseline for (b): its own fake, so the counts above stay (b)'s.
+start_server fake-adobe-2 "$OUT/fake-adobe-2.log" "$BIN/examples/fake-adobe"
+FAKE2="http://127.0.0.1:$PORT"
+start_server bare-two-hop "$OUT/bare-two-hop.log" "$BIN/bench-bare-server" 127.0.0.1:0 --io-events "$FAKE2"
+run_wrk "bare-two-hop" "http://127.0.0.1:$PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
+HOP_RPS="$LAST_RPS"
+echo "  two-hop baseline: fake Adobe saw $(curl -s "$FAKE2/stats")"
 
 echo
 echo "summary (load average now $(cut -d' ' -f1-3 /proc/loadavg); figures on a shared machine vary from run to run)"
 echo "  bare                       req/s=$BARE_RPS"
 echo "  (a) local durable bus      req/s=$LOCAL_RPS  ratio-to-bare=$(ratio "$LOCAL_RPS" "$BARE_RPS")  target >= 10000 accepted events/s"
 echo "  (b) I/O Events (fake)      req/s=$IO_RPS  ratio-to-bare=$(ratio "$IO_RPS" "$BARE_RPS")  IMS token requests=$TOKENS  target >= 0.40 and exactly 1"
+echo "      two-hop baseline       req/s=$HOP_RPS  ratio-to-bare=$(ratio "$HOP_RPS" "$BARE_RPS");  (b)/two-hop=$(ratio "$IO_RPS" "$HOP_RPS") (context, no target)"
