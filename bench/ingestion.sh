@@ -9,7 +9,8 @@
 # its --io-events mode (read the body, POST one constant CloudEvent to its own
 # fake with a token fetched once, answer), the least any implementation of (b)
 # must do on this machine.
-# Env: CONNS (default 128), DURATION (default 10s), LOG_LEVEL for the servers (default info).
+# Env: CONNS (default 128), DURATION (default 10s) for (a), ROUNDS (default 3) x ROUND_DURATION
+# (default 5s) for (b), LOG_LEVEL for the servers (default info).
 source "$(dirname "$0")/lib.sh"
 
 CONNS="${CONNS:-128}"
@@ -28,9 +29,9 @@ echo "machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg); w
 
 # Baseline.
 start_server bare "$OUT/bare.log" "$BIN/bench-bare-server"
-run_wrk "bare" "http://127.0.0.1:$PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
+BARE_PORT="$PORT"
+run_wrk "bare" "http://127.0.0.1:$BARE_PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
 BARE_RPS="$LAST_RPS"
-kill "$PID"
 
 # (a) local durable bus.
 (cd "$WORK" && mkdir -p a)
@@ -58,26 +59,35 @@ start_server ingestion-io-events "$OUT/ingestion-io-events.log" \
   IO_EVENTS_PROVIDER_ID=3b1b7d8c-5f2e-4b8a-9c1d-2e3f4a5b6c7d \
   IMS_BASE_URL="$FAKE" IO_EVENTS_INGRESS_URL="$FAKE" \
   "$BIN/ingestion-webhook" --listen 127.0.0.1:0
-IO_PID="$PID"
-run_wrk "ingestion-io-events-fake" "http://127.0.0.1:$PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
-IO_RPS="$LAST_RPS"
-IO_RSS=$(peak_rss_mb "$IO_PID")
-STATS=$(curl -s "$FAKE/stats")
-TOKENS=$(echo "$STATS" | sed 's/.*"token_requests":\([0-9]*\).*/\1/')
-echo "  (b) fake Adobe saw: $STATS; peak RSS ${IO_RSS} MiB"
-kill "$IO_PID"
-
-# Two-hop baseline for (b): its own fake, so the counts above stay (b)'s.
+IO_PID="$PID" IO_PORT="$PORT"
+# Two-hop baseline: its own fake, so the counts of (b)'s fake stay (b)'s.
 start_server fake-adobe-2 "$OUT/fake-adobe-2.log" "$BIN/examples/fake-adobe"
 FAKE2="http://127.0.0.1:$PORT"
 start_server bare-two-hop "$OUT/bare-two-hop.log" "$BIN/bench-bare-server" 127.0.0.1:0 --io-events "$FAKE2"
-run_wrk "bare-two-hop" "http://127.0.0.1:$PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
-HOP_RPS="$LAST_RPS"
-echo "  two-hop baseline: fake Adobe saw $(curl -s "$FAKE2/stats")"
+HOP_PORT="$PORT"
+# bare, (b) and two-hop in alternating rounds (the machine's speed drifts), medians.
+ROUNDS="${ROUNDS:-3}" ROUND_DURATION="${ROUND_DURATION:-5s}"
+echo "(b): $ROUNDS alternating rounds of $ROUND_DURATION: bare, ingestion, two-hop baseline"
+B_BARE=() B_IO=() B_HOP=() B_RATIO=()
+for round in $(seq 1 "$ROUNDS"); do
+  run_wrk "bare-b-round$round" "http://127.0.0.1:$BARE_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
+  B_BARE+=("$LAST_RPS")
+  run_wrk "ingestion-io-events-round$round" "http://127.0.0.1:$IO_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
+  B_IO+=("$LAST_RPS")
+  run_wrk "bare-two-hop-round$round" "http://127.0.0.1:$HOP_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
+  B_HOP+=("$LAST_RPS")
+  B_RATIO+=("$(ratio "${B_IO[-1]}" "${B_BARE[-1]}")")
+done
+B_BARE_RPS=$(median "${B_BARE[@]}") IO_RPS=$(median "${B_IO[@]}") HOP_RPS=$(median "${B_HOP[@]}")
+IO_RSS=$(peak_rss_mb "$IO_PID")
+STATS=$(curl -s "$FAKE/stats")
+TOKENS=$(echo "$STATS" | sed 's/.*"token_requests":\([0-9]*\).*/\1/')
+echo "  (b) fake Adobe saw over all rounds: $STATS; peak RSS ${IO_RSS} MiB; per-round ratios to bare: ${B_RATIO[*]}"
+echo "  two-hop baseline: its fake saw $(curl -s "$FAKE2/stats")"
 
 echo
 echo "summary (load average now $(cut -d' ' -f1-3 /proc/loadavg); figures on a shared machine vary from run to run)"
 echo "  bare                       req/s=$BARE_RPS"
 echo "  (a) local durable bus      req/s=$LOCAL_RPS  ratio-to-bare=$(ratio "$LOCAL_RPS" "$BARE_RPS")  target >= 10000 accepted events/s"
-echo "  (b) I/O Events (fake)      req/s=$IO_RPS  ratio-to-bare=$(ratio "$IO_RPS" "$BARE_RPS")  IMS token requests=$TOKENS  target >= 0.40 and exactly 1"
-echo "      two-hop baseline       req/s=$HOP_RPS  ratio-to-bare=$(ratio "$HOP_RPS" "$BARE_RPS");  (b)/two-hop=$(ratio "$IO_RPS" "$HOP_RPS") (context, no target)"
+echo "  (b) I/O Events (fake)      median req/s=$IO_RPS  ratio-to-bare=$(ratio "$IO_RPS" "$B_BARE_RPS") (bare median $B_BARE_RPS)  IMS token requests=$TOKENS  target >= 0.40 and exactly 1"
+echo "      two-hop baseline       median req/s=$HOP_RPS  ratio-to-bare=$(ratio "$HOP_RPS" "$B_BARE_RPS");  (b)/two-hop=$(ratio "$IO_RPS" "$HOP_RPS") (context, no target)"
