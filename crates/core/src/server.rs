@@ -41,7 +41,7 @@ pub use fallback::{health, method_not_allowed, not_found};
 pub use panic_guard::{PanicGuard, PanicGuardFuture, PanicGuardLayer};
 pub use request_id::{
     REQUEST_ID_HEADER, RequestContextFuture, RequestContextLayer, RequestContextService, RequestId, RequestIdFuture,
-    RequestIdLayer, RequestIdService,
+    RequestIdLayer, RequestIdService, RequestSpanFuture, RequestSpanService, request_span,
 };
 
 /// Tracing target of the `listening on http://IP:PORT` line.

@@ -44,9 +44,9 @@ use axum::response::{IntoResponse, Response};
 use commerce_kit_core::body::{DEFAULT_BODY_LIMIT, read_limited};
 use commerce_kit_core::op::Operation;
 use commerce_kit_core::redact::RedactedHeaders;
-use commerce_kit_core::server::RequestId;
+use commerce_kit_core::server::{RequestId, request_span};
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use tracing::Instrument;
 
 use crate::checker::{CheckerError, StockChecker, StockVerdict};
@@ -315,12 +315,7 @@ impl Unspanned {
 
     /// The span `server::app` would have given the request.
     fn span(&self) -> tracing::Span {
-        tracing::info_span!(
-            "request",
-            id = %self.id().unwrap_or("-"),
-            method = %"POST",
-            path = %CHECK_STOCK_PATH
-        )
+        request_span(self.id().unwrap_or("-"), &Method::POST, CHECK_STOCK_PATH)
     }
 }
 

@@ -72,9 +72,11 @@ fn request_id(headers: &http::HeaderMap) -> (Arc<str>, Option<HeaderValue>) {
     (id, value)
 }
 
-/// The `request` span every request runs in (`request{id=… method=… path=…}` in the logs).
-fn request_span(id: &str, req: &Request) -> Span {
-    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+/// The `request` span a request runs in (`request{id=… method=… path=…}` in
+/// the logs), as [`RequestContextLayer`] opens it. Public for handlers served
+/// without that layer that open the same span themselves.
+pub fn request_span(id: &str, method: &http::Method, path: &str) -> Span {
+    tracing::info_span!("request", id = %id, method = %method, path = %path)
 }
 
 /// Logs the status and latency at debug level, in the request span.
@@ -87,11 +89,12 @@ fn log_response(span: &Span, status: http::StatusCode, started: Instant) {
     );
 }
 
-/// Middleware: takes `x-request-id` from the request (or generates one), stores
-/// it as [`RequestId`], runs the request inside a `request` span carrying the id,
-/// method and path, logs the status and latency at debug, and echoes the id on
-/// the response. A tower layer rather than `axum::middleware::from_fn`, which
-/// clones the service and boxes a future per request.
+/// Middleware: [`RequestIdLayer`] (takes `x-request-id` from the request or
+/// generates one, stores it as [`RequestId`], echoes it on the response), then
+/// runs the request inside a `request` span carrying the id, method and path
+/// ([`request_span`]), and logs the status and latency at debug. A tower layer
+/// rather than `axum::middleware::from_fn`, which clones the service and boxes
+/// a future per request.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -106,53 +109,60 @@ impl<S> Layer<S> for RequestContextLayer {
     type Service = RequestContextService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequestContextService { inner }
+        RequestIdService {
+            inner: RequestSpanService { inner },
+        }
     }
 }
 
 /// The service of [`RequestContextLayer`].
+pub type RequestContextService<S> = RequestIdService<RequestSpanService<S>>;
+
+/// The response future of [`RequestContextService`].
+pub type RequestContextFuture<F> = RequestIdFuture<RequestSpanFuture<F>>;
+
+/// The span part of [`RequestContextLayer`]: runs the request in its
+/// [`request_span`], with the [`RequestId`] an outer [`RequestIdService`]
+/// stored (`-` without one).
 #[derive(Debug, Clone)]
-pub struct RequestContextService<S> {
+pub struct RequestSpanService<S> {
     inner: S,
 }
 
-impl<S, B> Service<Request> for RequestContextService<S>
+impl<S, B> Service<Request> for RequestSpanService<S>
 where
     S: Service<Request, Response = http::Response<B>>,
 {
     type Response = http::Response<B>;
     type Error = S::Error;
-    type Future = RequestContextFuture<S::Future>;
+    type Future = RequestSpanFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request) -> Self::Future {
-        let (id, echo) = request_id(req.headers());
-        let span = request_span(&id, &req);
-        req.extensions_mut().insert(RequestId(id));
+    fn call(&mut self, req: Request) -> Self::Future {
+        let id = req.extensions().get::<RequestId>().map_or("-", |id| &*id.0);
+        let span = request_span(id, req.method(), req.uri().path());
         let started = Instant::now();
         let inner = span.in_scope(|| self.inner.call(req));
-        RequestContextFuture {
+        RequestSpanFuture {
             inner: inner.instrument(span),
-            echo,
             started,
         }
     }
 }
 
 pin_project! {
-    /// The response future of [`RequestContextService`].
-    pub struct RequestContextFuture<F> {
+    /// The response future of [`RequestSpanService`].
+    pub struct RequestSpanFuture<F> {
         #[pin]
         inner: Instrumented<F>,
-        echo: Option<HeaderValue>,
         started: Instant,
     }
 }
 
-impl<F, B, E> Future for RequestContextFuture<F>
+impl<F, B, E> Future for RequestSpanFuture<F>
 where
     F: Future<Output = Result<http::Response<B>, E>>,
 {
@@ -160,17 +170,15 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let mut resp = ready!(this.inner.as_mut().poll(cx))?;
+        let resp = ready!(this.inner.as_mut().poll(cx))?;
         log_response(this.inner.span(), resp.status(), *this.started);
-        if let Some(value) = this.echo.take() {
-            resp.headers_mut().insert(REQUEST_ID_HEADER, value);
-        }
         Poll::Ready(Ok(resp))
     }
 }
 
-/// Middleware: the request id of [`RequestContextLayer`] (taken or generated,
-/// stored as [`RequestId`], echoed on the response) without the `request` span.
+/// Middleware: the request id (the client's `x-request-id` when acceptable,
+/// else a generated one), stored as [`RequestId`] and echoed on the response.
+/// [`RequestContextLayer`] is this plus the `request` span.
 ///
 /// For a hot route whose handler logs the id itself: creating, entering and
 /// closing a span costs about as much as the rest of a check-stock request's
