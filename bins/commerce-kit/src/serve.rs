@@ -6,10 +6,6 @@
 //! with credentials, ingestion publishes to Adobe I/O Events and the consumer
 //! receives Adobe's deliveries on `POST /events`.
 
-use std::convert::Infallible;
-
-use axum::extract::Request;
-use axum::response::Response;
 use commerce_kit_core::config::{self, ConfigError, ServerArgs};
 use commerce_kit_core::server;
 use commerce_kit_events::bus::LocalBus;
@@ -29,13 +25,6 @@ pub struct ServeArgs {
     pub ingestion: IngestionArgs,
     #[command(flatten)]
     pub consumer: ConsumerArgs,
-}
-
-/// A service [`server::serve`] can serve.
-trait App: tower::Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static {}
-impl<S> App for S where
-    S: tower::Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
-{
 }
 
 /// Builds every flow and serves them until SIGINT/SIGTERM.
@@ -59,7 +48,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Every flow's routes in one app (check-stock served directly, the others
 /// through the router), and the local-bus consumer when the bus is used.
-async fn flows(args: &ServeArgs) -> Result<(impl App, Option<LocalConsumerHandle>), ConfigError> {
+async fn flows(args: &ServeArgs) -> Result<(impl server::HttpApp, Option<LocalConsumerHandle>), ConfigError> {
     let check_stock = args.check_stock.build(&args.server)?;
     check_stock
         .reload_on_sighup()

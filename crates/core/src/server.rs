@@ -49,6 +49,18 @@ pub use request_id::{
 /// whatever the log level: scripts, tests and operators wait for that line.
 pub const LISTENING_TARGET: &str = "commerce_kit::listening";
 
+/// What [`serve`] serves: an infallible, cloneable HTTP service whose futures
+/// are `Send`. A `Router` is one, as are [`app`]'s and [`app_direct`]'s results.
+pub trait HttpApp:
+    Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
+{
+}
+
+impl<S> HttpApp for S where
+    S: Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
+{
+}
+
 /// Adds `GET /health`, JSON 404/405 fallbacks, request ids, tracing spans and a
 /// panic guard (a panicking handler answers 500 JSON; the server keeps serving).
 pub fn app(routes: Router) -> Router {
@@ -80,12 +92,7 @@ pub fn app(routes: Router) -> Router {
 /// }
 /// let app = server::app_direct(Router::new().route("/hello", post(hello)), Method::POST, "/hello", hello);
 /// ```
-pub fn app_direct<H, Fut>(
-    routes: Router,
-    method: Method,
-    path: &'static str,
-    handler: H,
-) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
+pub fn app_direct<H, Fut>(routes: Router, method: Method, path: &'static str, handler: H) -> impl HttpApp
 where
     H: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response> + Send + 'static,
@@ -123,8 +130,7 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// [`LISTENING_TARGET`], so that it is printed even with `LOG_LEVEL=warn`).
 pub async fn serve<S, F>(listener: TcpListener, app: S, shutdown: F, grace: Duration) -> io::Result<()>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
+    S: HttpApp,
     F: Future<Output = ()> + Send + 'static,
 {
     use axum::ServiceExt;

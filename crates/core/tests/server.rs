@@ -1,6 +1,5 @@
 //! The server scaffolding over real HTTP on 127.0.0.1:0.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -30,11 +29,7 @@ async fn start(routes: Router, grace: Duration) -> Running {
     start_app(server::app(routes), grace).await
 }
 
-async fn start_app<S>(app: S, grace: Duration) -> Running
-where
-    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
+async fn start_app(app: impl server::HttpApp, grace: Duration) -> Running {
     let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();

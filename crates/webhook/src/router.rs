@@ -14,7 +14,6 @@
 //!     .merge(router(service));
 //! ```
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
@@ -23,7 +22,6 @@ use axum::response::Response;
 use axum::routing::post;
 use commerce_kit_core::server;
 use http::Method;
-use tower::Service;
 
 use crate::service::CheckStockService;
 
@@ -59,10 +57,7 @@ pub fn router(service: impl Into<Arc<CheckStockService>>) -> Router {
 /// server::serve(listener, app, server::shutdown_signal(), std::time::Duration::from_secs(30)).await
 /// # }
 /// ```
-pub fn direct_app(
-    service: impl Into<Arc<CheckStockService>>,
-    others: Router,
-) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static {
+pub fn direct_app(service: impl Into<Arc<CheckStockService>>, others: Router) -> impl server::HttpApp {
     let service = service.into();
     let routes = router(Arc::clone(&service)).merge(others);
     let handler = move |request: Request| {

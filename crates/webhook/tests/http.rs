@@ -34,14 +34,7 @@ async fn serve_router(routes: Router) -> SocketAddr {
     serve_app(server::app(routes)).await
 }
 
-async fn serve_app<S>(app: S) -> SocketAddr
-where
-    S: tower::Service<axum::extract::Request, Response = axum::response::Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
+async fn serve_app(app: impl server::HttpApp) -> SocketAddr {
     let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(server::serve(
