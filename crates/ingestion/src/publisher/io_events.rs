@@ -221,12 +221,18 @@ fn detail_text(body: &[u8]) -> String {
 }
 
 /// Reads at most a few KiB of a response body (for logs, when `keep`),
-/// draining it so the connection can be reused; the text is cut to 300 characters.
-async fn read_incoming(mut body: hyper::body::Incoming, keep: bool) -> String {
+/// draining it so the connection can be reused; the text is cut to 300
+/// characters. Either transport's body: hyper's, or reqwest's as an `http` one.
+async fn read_incoming<B>(mut body: B, keep: bool) -> String
+where
+    B: hyper::body::Body + Unpin,
+    B::Data: AsRef<[u8]>,
+{
     let mut kept = Vec::new();
     let mut total = 0usize;
     while let Some(Ok(frame)) = body.frame().await {
         let Ok(chunk) = frame.into_data() else { continue };
+        let chunk = chunk.as_ref();
         total += chunk.len();
         if keep && kept.len() < 4096 {
             kept.extend_from_slice(&chunk[..chunk.len().min(4096 - kept.len())]);
@@ -300,30 +306,13 @@ impl IoEventsPublisher {
         let status = response.status();
         let retry_after = retry_after(response.headers());
         // Read the (short) body so the connection goes back to the pool.
-        let detail = read_body(response).await;
+        let detail = read_incoming(http::Response::<reqwest::Body>::from(response).into_body(), true).await;
         Ok(Answer {
             status,
             retry_after,
             detail,
         })
     }
-}
-
-/// Reads at most a few KiB of a response body (for logs), draining it so the
-/// connection can be reused; the text is cut to 300 characters.
-async fn read_body(mut response: reqwest::Response) -> String {
-    let mut body = Vec::new();
-    let mut total = 0usize;
-    while let Ok(Some(chunk)) = response.chunk().await {
-        total += chunk.len();
-        if body.len() < 4096 {
-            body.extend_from_slice(&chunk[..chunk.len().min(4096 - body.len())]);
-        }
-        if total > 64 * 1024 {
-            break; // not worth draining: let this connection go
-        }
-    }
-    detail_text(&body)
 }
 
 /// `Retry-After` as seconds or an HTTP date.
