@@ -29,7 +29,7 @@ echo "machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg); w
 
 # Baseline.
 start_server bare "$OUT/bare.log" "$BIN/bench-bare-server"
-BARE_PORT="$PORT"
+BARE_PORT="$PORT" BARE_PID="$PID"
 run_wrk "bare" "http://127.0.0.1:$BARE_PORT/ingestion/webhook" "$LUA" "$CONNS" "$DURATION"
 BARE_RPS="$LAST_RPS"
 
@@ -51,7 +51,7 @@ echo "  (a) accepted (200) = $ACCEPTED, stored per server log = $STORED, durable
 
 # (b) loopback fake Adobe IMS + ingress.
 start_server fake-adobe "$OUT/fake-adobe.log" "$BIN/examples/fake-adobe"
-FAKE="http://127.0.0.1:$PORT"
+FAKE="http://127.0.0.1:$PORT" FAKE_PID="$PID"
 mkdir -p "$WORK/b"
 start_server ingestion-io-events "$OUT/ingestion-io-events.log" \
   env -C "$WORK/b" LOG_LEVEL="${LOG_LEVEL:-info}" \
@@ -62,23 +62,32 @@ start_server ingestion-io-events "$OUT/ingestion-io-events.log" \
 IO_PID="$PID" IO_PORT="$PORT"
 # Two-hop baseline: its own fake, so the counts of (b)'s fake stay (b)'s.
 start_server fake-adobe-2 "$OUT/fake-adobe-2.log" "$BIN/examples/fake-adobe"
-FAKE2="http://127.0.0.1:$PORT"
+FAKE2="http://127.0.0.1:$PORT" FAKE2_PID="$PID"
 start_server bare-two-hop "$OUT/bare-two-hop.log" "$BIN/bench-bare-server" 127.0.0.1:0 --io-events "$FAKE2"
-HOP_PORT="$PORT"
+HOP_PORT="$PORT" HOP_PID="$PID"
 # bare, (b) and two-hop in alternating rounds (the machine's speed drifts), medians.
 ROUNDS="${ROUNDS:-3}" ROUND_DURATION="${ROUND_DURATION:-5s}"
 echo "(b): $ROUNDS alternating rounds of $ROUND_DURATION: bare, ingestion, two-hop baseline"
-B_BARE=() B_IO=() B_HOP=() B_RATIO=()
+# Each round also prints the CPU time per request of every process involved
+# (wrk, the server, its fake): on a machine the load saturates, req/s is about
+# CPUs / total CPU per request, so the totals show where a ratio comes from.
+B_BARE=() B_IO=() B_HOP=() B_RATIO=() C_BARE=() C_IO=() C_HOP=() C_SERVER=() C_HOP_SERVER=()
 for round in $(seq 1 "$ROUNDS"); do
-  run_wrk "bare-b-round$round" "http://127.0.0.1:$BARE_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
-  B_BARE+=("$LAST_RPS")
-  run_wrk "ingestion-io-events-round$round" "http://127.0.0.1:$IO_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
-  B_IO+=("$LAST_RPS")
-  run_wrk "bare-two-hop-round$round" "http://127.0.0.1:$HOP_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
-  B_HOP+=("$LAST_RPS")
+  CPU_PIDS="bare=$BARE_PID" \
+    run_wrk "bare-b-round$round" "http://127.0.0.1:$BARE_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
+  B_BARE+=("$LAST_RPS") C_BARE+=("$LAST_CPU_US")
+  CPU_PIDS="ingestion=$IO_PID fake=$FAKE_PID" \
+    run_wrk "ingestion-io-events-round$round" "http://127.0.0.1:$IO_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
+  B_IO+=("$LAST_RPS") C_IO+=("$LAST_CPU_US")
+  C_SERVER+=("$(cpu_of ingestion)")
+  CPU_PIDS="two-hop=$HOP_PID fake=$FAKE2_PID" \
+    run_wrk "bare-two-hop-round$round" "http://127.0.0.1:$HOP_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
+  B_HOP+=("$LAST_RPS") C_HOP+=("$LAST_CPU_US")
+  C_HOP_SERVER+=("$(cpu_of two-hop)")
   B_RATIO+=("$(ratio "${B_IO[-1]}" "${B_BARE[-1]}")")
 done
 B_BARE_RPS=$(median "${B_BARE[@]}") IO_RPS=$(median "${B_IO[@]}") HOP_RPS=$(median "${B_HOP[@]}")
+C_BARE_US=$(median "${C_BARE[@]}") C_IO_US=$(median "${C_IO[@]}") C_HOP_US=$(median "${C_HOP[@]}")
 IO_RSS=$(peak_rss_mb "$IO_PID")
 STATS=$(curl -s "$FAKE/stats")
 TOKENS=$(echo "$STATS" | sed 's/.*"token_requests":\([0-9]*\).*/\1/')
@@ -91,3 +100,6 @@ echo "  bare                       req/s=$BARE_RPS"
 echo "  (a) local durable bus      req/s=$LOCAL_RPS  ratio-to-bare=$(ratio "$LOCAL_RPS" "$BARE_RPS")  target >= 10000 accepted events/s"
 echo "  (b) I/O Events (fake)      median req/s=$IO_RPS  ratio-to-bare=$(ratio "$IO_RPS" "$B_BARE_RPS") (bare median $B_BARE_RPS)  IMS token requests=$TOKENS  target >= 0.40 and exactly 1"
 echo "      two-hop baseline       median req/s=$HOP_RPS  ratio-to-bare=$(ratio "$HOP_RPS" "$B_BARE_RPS");  (b)/two-hop=$(ratio "$IO_RPS" "$HOP_RPS") (context, no target)"
+echo "  CPU us per request, whole machine (medians): bare $C_BARE_US, (b) $C_IO_US, two-hop $C_HOP_US;"
+echo "      ratios these allow when the CPUs are saturated: (b) $(ratio "$C_BARE_US" "$C_IO_US"), two-hop $(ratio "$C_BARE_US" "$C_HOP_US")"
+echo "      the servers alone: ingestion $(median "${C_SERVER[@]}") us, two-hop forwarder $(median "${C_HOP_SERVER[@]}") us"

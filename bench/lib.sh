@@ -68,12 +68,27 @@ wrk_cmd() {
   ${WRK_PIN:-} wrk -t"${WRK_THREADS:-2}" "$@"
 }
 
+# cpu_ticks PID : the user + system clock ticks PID has used so far (fields 14
+# and 15 of /proc/PID/stat, counted after the parenthesised command name).
+cpu_ticks() {
+  sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
 # run_wrk LABEL URL LUA_SCRIPT [CONNECTIONS] [DURATION] : prints one result line
 # "LABEL req/s=… p50_ms=… p99_ms=…" and stores wrk's raw output in $OUT.
+# With CPU_PIDS="NAME=PID …" set, also prints the CPU time (user + system) each
+# of those processes and wrk itself spent per request during the run, and sets
+# LAST_CPU_US to the sum (the whole machine's CPU cost of one request).
 run_wrk() {
   local label="$1" url="$2" script="$3" conns="${4:-64}" dur="${5:-10s}"
   local raw="$OUT/wrk-$label.txt"
-  wrk_cmd -c"$conns" -d"$dur" --latency -s "$script" "$url" >"$raw"
+  local -a names=() pids=() before=()
+  local entry
+  for entry in ${CPU_PIDS:-}; do
+    names+=("${entry%%=*}") pids+=("${entry#*=}") before+=("$(cpu_ticks "${entry#*=}")")
+  done
+  local TIMEFORMAT='%U %S'
+  { time wrk_cmd -c"$conns" -d"$dur" --latency -s "$script" "$url" >"$raw"; } 2>"$raw.cpu"
   local rps p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' "$raw")
   p50=$(awk '$1=="50%" {print $2}' "$raw")
@@ -82,6 +97,26 @@ run_wrk() {
   printf '%-28s req/s=%-10s p50=%-9s p99=%-9s %s\n' "$label" "$rps" "$p50" "$p99" "$errors"
   LAST_RPS="$rps"
   LAST_P99_MS=$(to_ms "$p99")
+  LAST_CPU_US="" LAST_CPU_LINE=""
+  [ "${#pids[@]}" -gt 0 ] || return 0
+  local requests tick i line="" us total
+  requests=$(awk '/requests in/ {print $1}' "$raw")
+  tick=$(getconf CLK_TCK)
+  total=$(awk -v n="$requests" '{printf "%.2f", ($1 + $2) * 1e6 / n}' "$raw.cpu")
+  line="wrk=$total"
+  for i in "${!pids[@]}"; do
+    us=$(awk -v d="$(($(cpu_ticks "${pids[$i]}") - before[i]))" -v t="$tick" -v n="$requests" \
+      'BEGIN {printf "%.2f", d * 1e6 / t / n}')
+    line="$line ${names[$i]}=$us"
+    total=$(awk -v a="$total" -v b="$us" 'BEGIN {printf "%.2f", a + b}')
+  done
+  printf '%-28s CPU us/request: %s total=%s\n' "" "$line" "$total"
+  LAST_CPU_US="$total" LAST_CPU_LINE="$line"
+}
+
+# cpu_of NAME : NAME's CPU us per request in the last run_wrk with CPU_PIDS.
+cpu_of() {
+  printf '%s\n' ${LAST_CPU_LINE:-} | awk -F= -v n="$1" '$1 == n {print $2}'
 }
 
 # to_ms LATENCY : wrk's latency figure (850.00us, 1.20ms, 2.00s) in milliseconds.
