@@ -156,6 +156,50 @@ fn a_configured_public_key_makes_signatures_mandatory() {
 }
 
 #[test]
+fn adobe_s_name_for_the_public_key_is_honoured_too() {
+    // Adobe's documentation calls it COMMERCE_WEBHOOKS_PUBLIC_KEY; a configuration
+    // copied from there must not leave the endpoint open.
+    let server = Server::start(
+        EXE,
+        &["--listen", "127.0.0.1:0"],
+        &[("COMMERCE_WEBHOOKS_PUBLIC_KEY", TEST_PUBLIC_KEY_A)],
+    );
+    let body = cart("24-MB01", 1);
+    let signature = sign_body(&RsaSigner::test_key_a(), body.as_bytes());
+    assert_eq!(
+        post(&server, &body, &[(SIGNATURE_HEADER, &signature)]),
+        (200, json!({"op": "success"}))
+    );
+    assert_eq!(
+        post(&server, &body, &[]),
+        (
+            401,
+            json!({"error": "missing x-adobe-commerce-webhook-signature header"})
+        )
+    );
+    let (status, logs) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{logs}");
+    assert!(logs.contains("signature_verification=true"), "{logs}");
+    assert!(!logs.contains("signatures are NOT verified"), "{logs}");
+}
+
+#[test]
+fn without_a_public_key_unsigned_calls_pass_and_startup_warns() {
+    let server = Server::start(EXE, &["--listen", "127.0.0.1:0"], &[]);
+    assert_eq!(post(&server, &cart("24-MB01", 1), &[]), (200, json!({"op": "success"})));
+    let (status, logs) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{logs}");
+    let warning: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("check-stock signatures are NOT verified"))
+        .collect();
+    assert_eq!(warning.len(), 1, "{logs}");
+    assert!(warning[0].contains(" WARN "), "{}", warning[0]);
+    assert!(warning[0].contains("COMMERCE_WEBHOOK_PUBLIC_KEY"), "{}", warning[0]);
+    assert!(logs.contains("signature_verification=false"), "{logs}");
+}
+
+#[test]
 fn logs_never_contain_bodies_or_tokens_even_at_debug() {
     let server = Server::start(EXE, &["--listen", "127.0.0.1:0"], &[("LOG_LEVEL", "debug")]);
     let marker = "private-gift-message-XY";
@@ -179,8 +223,7 @@ fn invalid_settings_exit_2_with_one_line_naming_the_setting() {
     let missing = dir.path().join("nope.json");
     let missing = missing.to_str().expect("path");
     type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, String);
-    let cases: Vec<Case> =
-        vec![
+    let cases: Vec<Case> = vec![
         (
             vec!["--inventory", missing],
             vec![],
@@ -194,6 +237,30 @@ fn invalid_settings_exit_2_with_one_line_naming_the_setting() {
             vec![("COMMERCE_WEBHOOK_PUBLIC_KEY", "not a key")],
             "error: invalid configuration: --commerce-webhook-public-key (COMMERCE_WEBHOOK_PUBLIC_KEY): not an RSA \
              public key in PEM format (expected '-----BEGIN PUBLIC KEY-----'): "
+                .to_owned(),
+        ),
+        (
+            vec![],
+            vec![("COMMERCE_WEBHOOKS_PUBLIC_KEY", "not a key")],
+            "error: invalid configuration: --commerce-webhooks-public-key (COMMERCE_WEBHOOKS_PUBLIC_KEY): not an RSA \
+             public key in PEM format (expected '-----BEGIN PUBLIC KEY-----'): "
+                .to_owned(),
+        ),
+        (
+            vec![],
+            vec![
+                ("COMMERCE_WEBHOOK_PUBLIC_KEY", TEST_PUBLIC_KEY_A),
+                ("COMMERCE_WEBHOOKS_PUBLIC_KEY", TEST_PUBLIC_KEY_A),
+            ],
+            "error: invalid configuration: set either --commerce-webhook-public-key (COMMERCE_WEBHOOK_PUBLIC_KEY) or \
+             --commerce-webhooks-public-key (COMMERCE_WEBHOOKS_PUBLIC_KEY), not both"
+                .to_owned(),
+        ),
+        (
+            vec!["--commerce-webhook-public-key-file", missing],
+            vec![("COMMERCE_WEBHOOKS_PUBLIC_KEY", TEST_PUBLIC_KEY_A)],
+            "error: invalid configuration: set either --commerce-webhooks-public-key (COMMERCE_WEBHOOKS_PUBLIC_KEY) or \
+             --commerce-webhook-public-key-file (COMMERCE_WEBHOOK_PUBLIC_KEY_FILE), not both"
                 .to_owned(),
         ),
         (

@@ -11,6 +11,11 @@
 //! | `--stock-check-timeout-ms MS` | `STOCK_CHECK_TIMEOUT_MS` | 3000 |
 //! | `--commerce-webhook-public-key PEM` | `COMMERCE_WEBHOOK_PUBLIC_KEY` | none (signatures not checked) |
 //! | `--commerce-webhook-public-key-file PATH` | `COMMERCE_WEBHOOK_PUBLIC_KEY_FILE` | none |
+//!
+//! `COMMERCE_WEBHOOKS_PUBLIC_KEY`, the name Adobe's documentation uses, is read
+//! as well (flag `--commerce-webhooks-public-key`, hidden from `--help`); setting
+//! it beside one of the above is an error rather than a silent choice. Without
+//! any key, check-stock accepts unsigned calls and warns about it at startup.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,10 +86,28 @@ pub struct CheckStockArgs {
     /// File holding Commerce's webhook public key (PEM); alternative to --commerce-webhook-public-key.
     #[arg(long, env = "COMMERCE_WEBHOOK_PUBLIC_KEY_FILE", value_name = "PATH")]
     pub commerce_webhook_public_key_file: Option<PathBuf>,
+
+    /// The same key under the name Adobe's documentation gives it
+    /// (`COMMERCE_WEBHOOKS_PUBLIC_KEY`), so a configuration written from it is
+    /// not silently ignored.
+    #[arg(
+        long,
+        env = "COMMERCE_WEBHOOKS_PUBLIC_KEY",
+        hide = true,
+        hide_env_values = true,
+        value_name = "PEM"
+    )]
+    pub commerce_webhooks_public_key: Option<SecretString>,
 }
 
 const KEY: (&str, &str) = ("--commerce-webhook-public-key", "COMMERCE_WEBHOOK_PUBLIC_KEY");
 const KEY_FILE: (&str, &str) = ("--commerce-webhook-public-key-file", "COMMERCE_WEBHOOK_PUBLIC_KEY_FILE");
+const ADOBE_KEY: (&str, &str) = ("--commerce-webhooks-public-key", "COMMERCE_WEBHOOKS_PUBLIC_KEY");
+
+/// `--flag (ENV)`, the way configuration errors name a setting.
+fn named((flag, env): (&str, &str)) -> String {
+    format!("{flag} ({env})")
+}
 
 fn positive_ms(value: u64, flag: &str, env: &str) -> Result<Duration, ConfigError> {
     if value == 0 {
@@ -110,18 +133,22 @@ impl CheckStockArgs {
         if let Some(verifier) = self.verifier()? {
             service = service.with_signature_verifier(verifier);
         }
+        let signed = service.signature_verification();
+        if !signed {
+            tracing::warn!(
+                "check-stock signatures are NOT verified: anyone who can reach POST {} can ask for stock checks \
+                 (set COMMERCE_WEBHOOK_PUBLIC_KEY or COMMERCE_WEBHOOK_PUBLIC_KEY_FILE to Commerce's webhook public key)",
+                crate::router::CHECK_STOCK_PATH
+            );
+        }
         tracing::info!(
             checker = service.checker().name(),
             deadline_ms = self.stock_check_timeout_ms,
-            signature_verification = self.has_key(),
+            signature_verification = signed,
             "check-stock ready on POST {}",
             crate::router::CHECK_STOCK_PATH
         );
         Ok(service)
-    }
-
-    fn has_key(&self) -> bool {
-        self.commerce_webhook_public_key.is_some() || self.commerce_webhook_public_key_file.is_some()
     }
 
     fn checker(&self) -> Result<Arc<dyn StockChecker>, ConfigError> {
@@ -173,22 +200,27 @@ impl CheckStockArgs {
     }
 
     fn verifier(&self) -> Result<Option<CommerceSignatureVerifier>, ConfigError> {
+        // Adobe's spelling stands in for ours; beside any of ours it is a conflict.
+        let (value, value_name) = match (&self.commerce_webhook_public_key, &self.commerce_webhooks_public_key) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(format!(
+                    "set either {} or {}, not both",
+                    named(KEY),
+                    named(ADOBE_KEY)
+                )));
+            }
+            (None, Some(adobe)) => (Some(adobe), ADOBE_KEY),
+            (ours, None) => (ours.as_ref(), KEY),
+        };
         let pem = secret_from_value_or_file(
-            self.commerce_webhook_public_key.as_ref(),
+            value,
             self.commerce_webhook_public_key_file.as_deref(),
-            (
-                "--commerce-webhook-public-key (COMMERCE_WEBHOOK_PUBLIC_KEY)",
-                "--commerce-webhook-public-key-file (COMMERCE_WEBHOOK_PUBLIC_KEY_FILE)",
-            ),
+            (&named(value_name), &named(KEY_FILE)),
         )?;
         let Some(pem) = pem else {
             return Ok(None);
         };
-        let (flag, env) = if self.commerce_webhook_public_key.is_some() {
-            KEY
-        } else {
-            KEY_FILE
-        };
+        let (flag, env) = if value.is_some() { value_name } else { KEY_FILE };
         CommerceSignatureVerifier::from_pem(pem.expose_secret())
             .map(Some)
             .map_err(|e| ConfigError::setting(flag, env, e))

@@ -123,6 +123,11 @@ impl CheckStockService {
         self.deadline
     }
 
+    /// Whether every call must carry a valid Commerce signature.
+    pub fn signature_verification(&self) -> bool {
+        self.verifier.is_some()
+    }
+
     /// The flow on an already-read body: `Ok(success)` or the reason it is not.
     pub async fn check(&self, headers: &HeaderMap, raw_body: &[u8]) -> Result<Operation, CheckStockError> {
         self.decide(headers, raw_body, None).await.0
