@@ -1,0 +1,177 @@
+//! The example app over real HTTP: CloudEvents posted to `/events` as Adobe I/O
+//! Events delivers them, against a loopback fake ERP that records what it got.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::put;
+use serde_json::{Value, json};
+
+type Received = Arc<Mutex<Vec<(String, Value)>>>;
+
+async fn stock(
+    State(received): State<Received>,
+    Path(sku): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> StatusCode {
+    received.lock().expect("lock").push((sku.clone(), body));
+    match sku.as_str() {
+        "BROKEN" => StatusCode::INTERNAL_SERVER_ERROR,
+        "REFUSED" => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::NO_CONTENT,
+    }
+}
+
+async fn spawn(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+fn stock_event(id: &str, data: Value) -> Value {
+    json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": "urn:uuid:3b1b7d8c-5f2e-4b8a-9c1d-2e3f4a5b6c7d",
+        "type": "be-observer.catalog_stock_update",
+        "datacontenttype": "application/json",
+        "time": "2026-11-22T10:00:00.000Z",
+        "data": data
+    })
+}
+
+async fn deliver(app: SocketAddr, event: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{app}/events"))
+        .json(event)
+        .send()
+        .await
+        .expect("request");
+    (response.status().as_u16(), response.json().await.expect("JSON body"))
+}
+
+fn taken(received: &Received) -> Vec<(String, Value)> {
+    std::mem::take(&mut *received.lock().expect("lock"))
+}
+
+#[tokio::test]
+async fn stock_events_reach_the_erp_as_totals_and_failures_map_to_retry_or_drop() {
+    let received = Received::default();
+    let erp = spawn(
+        Router::new()
+            .route("/stock/{sku}", put(stock))
+            .with_state(received.clone()),
+    )
+    .await;
+    let app = spawn(example_custom_event_handler::app(&format!("http://{erp}")).expect("app")).await;
+
+    let home = reqwest::get(format!("http://{app}/"))
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(home, "my ERP integration");
+
+    // The catalog's sample: two sources of one SKU, one of them out of stock.
+    let sample = json!([
+        {"sku": "sku-rojo-25", "source": "default", "quantity": 0, "outOfStock": true},
+        {"sku": "sku-rojo-25", "source": "test", "quantity": 66, "outOfStock": false}
+    ]);
+    let event = stock_event("evt-1", sample);
+    assert_eq!(
+        deliver(app, &event).await,
+        (
+            200,
+            json!({"type": "be-observer.catalog_stock_update", "response": {
+                "success": true, "message": "stock of 1 SKU(s) sent to the ERP: sku-rojo-25"}})
+        )
+    );
+    assert_eq!(
+        taken(&received),
+        vec![(
+            "sku-rojo-25".to_owned(),
+            json!({"sku": "sku-rojo-25", "quantity": 66.0, "in_stock": true})
+        )]
+    );
+
+    // Adobe redelivers the same event: answered as handled, the ERP is not called again.
+    assert_eq!(
+        deliver(app, &event).await,
+        (
+            200,
+            json!({"type": "be-observer.catalog_stock_update", "response": {
+                "success": true, "message": "event 'evt-1' was already handled; not handled again"}})
+        )
+    );
+    assert!(taken(&received).is_empty());
+
+    // Data that is not a stock update: 400 (not retried), nothing sent.
+    let (status, body) = deliver(app, &stock_event("evt-2", json!({"sku": "A", "quantity": 1}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("event evt-2 is not a stock update: invalid type: map, expected a sequence"),
+        "{body}"
+    );
+    assert!(taken(&received).is_empty());
+
+    // The ERP fails: 503, so Adobe delivers it again.
+    let (status, body) = deliver(app, &stock_event("evt-3", json!([{"sku": "BROKEN", "quantity": 2}]))).await;
+    assert_eq!(
+        (status, body),
+        (
+            503,
+            json!({"error": "ERP failed on the stock of BROKEN (HTTP 500 Internal Server Error)"})
+        )
+    );
+    assert_eq!(taken(&received).len(), 1);
+
+    // The ERP refuses the record: 400, dropped.
+    let (status, body) = deliver(app, &stock_event("evt-4", json!([{"sku": "REFUSED", "quantity": 2}]))).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"error": "ERP refused the stock of REFUSED (HTTP 422 Unprocessable Entity)"})
+        )
+    );
+    assert_eq!(taken(&received).len(), 1);
+
+    // An event type nobody handles.
+    let mut other = stock_event("evt-5", json!({}));
+    other["type"] = json!("be-observer.catalog_product_create");
+    assert_eq!(
+        deliver(app, &other).await,
+        (
+            400,
+            json!({"error": "no handler registered for route 'product-backoffice/created' \
+                             (event type 'be-observer.catalog_product_create')"})
+        )
+    );
+    assert!(taken(&received).is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_erp_is_retried_later() {
+    // A port nothing listens on: bind, note it, close it.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let app = spawn(example_custom_event_handler::app(&format!("http://{addr}")).expect("app")).await;
+    let (status, body) = deliver(app, &stock_event("evt-9", json!([{"sku": "A", "quantity": 1}]))).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("ERP unreachable for A: "),
+        "{body}"
+    );
+}
