@@ -116,6 +116,56 @@ async fn serves_with_env_configuration_and_stops_cleanly_on_sigterm() {
 }
 
 #[tokio::test]
+async fn hmac_rotation_logs_each_request_still_signed_with_the_previous_secret() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = start(
+        dir.path(),
+        &[
+            ("INGESTION_AUTH", "hmac"),
+            ("INGESTION_HMAC_SECRET", "bin-hmac-new"),
+            ("INGESTION_HMAC_PREVIOUS_SECRET", "bin-hmac-old"),
+        ],
+        &[],
+    );
+    let client = reqwest::Client::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let mut answers = Vec::new();
+    for (uid, secret) in [
+        ("h-new", "bin-hmac-new"),
+        ("h-old", "bin-hmac-old"),
+        ("h-bad", "bin-hmac-x"),
+    ] {
+        let body = serde_json::to_vec(&product(uid)).expect("json");
+        let mut req = client
+            .post(webhook(&server))
+            .header("content-type", "application/json")
+            .header("x-request-id", format!("req-{uid}"));
+        for (name, value) in commerce_kit_ingestion::auth::sign_request(secret.as_bytes(), now, &body) {
+            req = req.header(name, value);
+        }
+        answers.push(req.body(body).send().await.expect("send").status().as_u16());
+    }
+    assert_eq!(answers, [200, 200, 401]);
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    let previous: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("request signed with the previous HMAC secret"))
+        .collect();
+    assert_eq!(previous.len(), 1, "{logs}");
+    assert!(
+        previous[0].contains(" INFO ") && previous[0].contains("req-h-old"),
+        "{}",
+        previous[0]
+    );
+    assert!(!logs.contains("bin-hmac"), "secrets are never logged:\n{logs}");
+    assert_eq!(stored_ids(&dir.path().join("data")).await, ["h-new", "h-old"]);
+}
+
+#[tokio::test]
 async fn events_survive_a_restart_in_order() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("bus");

@@ -14,6 +14,7 @@
 //! | `--ingestion-auth MODE` | `INGESTION_AUTH` | `none` (`api-key`, `hmac`) |
 //! | `--ingestion-api-keys K1,K2` | `INGESTION_API_KEYS` | none |
 //! | `--ingestion-hmac-secret SECRET` | `INGESTION_HMAC_SECRET` | none |
+//! | `--ingestion-hmac-previous-secret SECRET` | `INGESTION_HMAC_PREVIOUS_SECRET` | none (also accepted, for rotation) |
 //! | `--ingestion-hmac-window-secs SECS` | `INGESTION_HMAC_WINDOW_SECS` | 300 |
 //! | `--ingestion-idempotency-ttl-secs SECS` | `INGESTION_IDEMPOTENCY_TTL_SECS` | 86400 |
 //! | `--data-dir DIR` | `DATA_DIR` | `./data` |
@@ -114,6 +115,16 @@ pub struct AuthArgs {
     /// Shared HMAC secret; for INGESTION_AUTH=hmac.
     #[arg(long, env = "INGESTION_HMAC_SECRET", hide_env_values = true, value_name = "SECRET")]
     pub ingestion_hmac_secret: Option<SecretString>,
+
+    /// The previous HMAC secret, still accepted while back offices move to the current one
+    /// (rotation; each request signed with it is logged); for INGESTION_AUTH=hmac.
+    #[arg(
+        long,
+        env = "INGESTION_HMAC_PREVIOUS_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub ingestion_hmac_previous_secret: Option<SecretString>,
 
     /// Accepted distance between a signed request's timestamp and the server clock.
     #[arg(long, env = "INGESTION_HMAC_WINDOW_SECS", default_value_t = 300, value_name = "SECS")]
@@ -245,6 +256,7 @@ impl IngestionArgs {
         let a = &self.auth;
         let keys_set = present(a.ingestion_api_keys.as_ref().map(|s| s.expose_secret()));
         let secret_set = present(a.ingestion_hmac_secret.as_ref().map(|s| s.expose_secret()));
+        let previous_set = present(a.ingestion_hmac_previous_secret.as_ref().map(|s| s.expose_secret()));
         let unused = |flag: &str, env: &str| {
             ConfigError::setting(
                 flag,
@@ -257,11 +269,19 @@ impl IngestionArgs {
         };
         match a.ingestion_auth {
             AuthMode::None => {
+                // A credential without a mode means authentication was meant but
+                // is off: refused. Next to another mode it is merely unused.
                 if keys_set {
                     return Err(unused("--ingestion-api-keys", "INGESTION_API_KEYS"));
                 }
                 if secret_set {
                     return Err(unused("--ingestion-hmac-secret", "INGESTION_HMAC_SECRET"));
+                }
+                if previous_set {
+                    return Err(unused(
+                        "--ingestion-hmac-previous-secret",
+                        "INGESTION_HMAC_PREVIOUS_SECRET",
+                    ));
                 }
                 tracing::warn!(
                     "INGESTION_AUTH=none: POST /ingestion/webhook accepts events from anyone; \
@@ -285,9 +305,14 @@ impl IngestionArgs {
                 Ok(Arc::new(ApiKeyAuth::new(keys.into_iter().map(SecretString::from))))
             }
             AuthMode::Hmac => match &a.ingestion_hmac_secret {
-                Some(secret) if secret_set => Ok(Arc::new(
-                    HmacAuth::new(secret.clone()).with_window(Duration::from_secs(a.ingestion_hmac_window_secs)),
-                )),
+                Some(secret) if secret_set => {
+                    let mut auth =
+                        HmacAuth::new(secret.clone()).with_window(Duration::from_secs(a.ingestion_hmac_window_secs));
+                    if let Some(previous) = a.ingestion_hmac_previous_secret.as_ref().filter(|_| previous_set) {
+                        auth = auth.with_previous_secret(previous.clone());
+                    }
+                    Ok(Arc::new(auth))
+                }
                 _ => Err(ConfigError::setting(
                     "--ingestion-hmac-secret",
                     "INGESTION_HMAC_SECRET",

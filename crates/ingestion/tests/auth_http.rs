@@ -197,6 +197,35 @@ async fn hmac_signatures_with_a_replay_window() {
 }
 
 #[tokio::test]
+async fn hmac_rotation_accepts_the_current_and_the_previous_secret_only() {
+    let setup = LocalSetup::new();
+    let auth = HmacAuth::new(SecretString::from("new-secret-2"))
+        .with_previous_secret(SecretString::from("old-secret-1"))
+        .with_clock(fixed_clock);
+    let server = Server::start(setup.builder().authenticator(Arc::new(auth)).build()).await;
+    let send = |secret: &'static [u8], uid: &'static str| {
+        let server = &server;
+        async move {
+            let body = serde_json::to_vec(&product(uid)).expect("json");
+            let headers = signed(secret, NOW, &body);
+            let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            server.post_raw(body, &refs).await
+        }
+    };
+    assert_eq!(send(b"new-secret-2", "r1").await, (200, success(EVENT)));
+    assert_eq!(send(b"old-secret-1", "r2").await, (200, success(EVENT)));
+    for other in [&b"older-secret-0"[..], b"", b"new-secret-2 "] {
+        let (status, body) = send(other, "r3").await;
+        assert_eq!(
+            (status, &body),
+            (401, &error("bad signature: it does not match the timestamp and body"))
+        );
+        assert!(!body.to_string().contains("secret-"), "{body}");
+    }
+    assert_eq!(setup.bus.head(), 2);
+}
+
+#[tokio::test]
 async fn hmac_window_is_configurable() {
     let setup = LocalSetup::new();
     let auth = HmacAuth::new(SecretString::from("s"))

@@ -100,6 +100,16 @@ fn configuration_errors_name_the_settings() {
                 .into(),
         ),
         (
+            vec!["--ingestion-hmac-previous-secret", "s3cret"],
+            "invalid configuration: --ingestion-hmac-previous-secret (INGESTION_HMAC_PREVIOUS_SECRET): is set but \
+             INGESTION_AUTH=none; set INGESTION_AUTH to use it or unset it"
+                .into(),
+        ),
+        (
+            vec!["--ingestion-auth", "hmac", "--ingestion-hmac-previous-secret", "s3cret"],
+            "invalid configuration: --ingestion-hmac-secret (INGESTION_HMAC_SECRET): required when INGESTION_AUTH=hmac".into(),
+        ),
+        (
             vec!["--ingestion-auth", "api-key", "--ingestion-api-keys", "k1", "--ingestion-hmac-secret", "x"],
             // An unused HMAC secret next to api-key mode is harmless: no error.
             String::new(),

@@ -14,6 +14,12 @@
 //! minutes) away from the server's clock are refused, so a captured request
 //! cannot be replayed later. Hex digits are accepted in either case.
 //!
+//! To rotate the secret without refusing anyone, configure the new one as the
+//! secret and the old one as the previous secret
+//! (`INGESTION_HMAC_PREVIOUS_SECRET`, [`HmacAuth::with_previous_secret`]); both
+//! verify, and each request still signed with the old one is logged at info.
+//! Once no such line appears, remove the previous secret.
+//!
 //! In a shell:
 //!
 //! ```text
@@ -85,6 +91,7 @@ fn unix_now() -> i64 {
 /// Verifies [`sign_request`]'s headers. See the [module docs](self) for the scheme.
 pub struct HmacAuth {
     secret: SecretString,
+    previous: Option<SecretString>,
     window: Duration,
     now: fn() -> i64,
 }
@@ -93,6 +100,7 @@ impl std::fmt::Debug for HmacAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HmacAuth")
             .field("window", &self.window)
+            .field("previous_secret", &self.previous.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -102,9 +110,34 @@ impl HmacAuth {
     pub fn new(secret: SecretString) -> Self {
         Self {
             secret,
+            previous: None,
             window: DEFAULT_WINDOW,
             now: unix_now,
         }
+    }
+
+    /// Also accepts signatures made with `previous`, while back offices move
+    /// to the current secret (see [rotation](self)).
+    ///
+    /// ```
+    /// use commerce_kit_ingestion::auth::{sign_request, HmacAuth, Authenticator};
+    /// use secrecy::SecretString;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let auth = HmacAuth::new(SecretString::from("new")).with_previous_secret(SecretString::from("old"));
+    /// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    /// for secret in [&b"new"[..], b"old"] {
+    ///     let mut headers = http::HeaderMap::new();
+    ///     for (name, value) in sign_request(secret, now, b"{}") {
+    ///         headers.insert(name, value.parse().unwrap());
+    ///     }
+    ///     assert!(auth.authenticate(&headers, b"{}").await.is_ok());
+    /// }
+    /// # });
+    /// ```
+    pub fn with_previous_secret(mut self, previous: SecretString) -> Self {
+        self.previous = Some(previous);
+        self
     }
 
     /// Sets the replay window.
@@ -150,11 +183,21 @@ impl Authenticator for HmacAuth {
                 window_secs: self.window.as_secs(),
             });
         }
-        let expected = hmac_sha256(self.secret.expose_secret().as_bytes(), &message(ts_text, body));
-        if constant_time_eq(&expected, &given) {
-            Ok(())
-        } else {
-            Err(AuthError::BadSignature)
+        let message = message(ts_text, body);
+        let signed_with =
+            |secret: &SecretString| constant_time_eq(&hmac_sha256(secret.expose_secret().as_bytes(), &message), &given);
+        if signed_with(&self.secret) {
+            return Ok(());
+        }
+        match &self.previous {
+            Some(previous) if signed_with(previous) => {
+                tracing::info!(
+                    "request signed with the previous HMAC secret (INGESTION_HMAC_PREVIOUS_SECRET); \
+                     the back office should move to the current one"
+                );
+                Ok(())
+            }
+            _ => Err(AuthError::BadSignature),
         }
     }
 
