@@ -63,6 +63,7 @@ pub const SCRUBBED: &[&str] = &[
     "EVENTS_LOCAL_MAX_ATTEMPTS",
     "EVENTS_LOCAL_RETRY_INITIAL_MS",
     "EVENTS_LOCAL_RETRY_MAX_MS",
+    "BUS_RETENTION_HOURS",
 ];
 
 /// A running server binary.

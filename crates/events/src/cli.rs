@@ -21,6 +21,7 @@
 //! | `--events-local-max-attempts N` | `EVENTS_LOCAL_MAX_ATTEMPTS` | 10 |
 //! | `--events-local-retry-initial-ms MS` | `EVENTS_LOCAL_RETRY_INITIAL_MS` | 500 |
 //! | `--events-local-retry-max-ms MS` | `EVENTS_LOCAL_RETRY_MAX_MS` | 60000 |
+//! | `--bus-retention-hours HOURS` | `BUS_RETENTION_HOURS` | 168 (7 days; 0 keeps every event) |
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -135,6 +136,11 @@ pub struct ConsumerArgs {
     /// Local bus: longest wait between retries.
     #[arg(long, env = "EVENTS_LOCAL_RETRY_MAX_MS", default_value_t = 60_000, value_name = "MS")]
     pub events_local_retry_max_ms: u64,
+
+    /// Local bus: hours an event every consumer has acknowledged is kept before it is removed
+    /// from the journal (checked hourly); 0 keeps every event forever.
+    #[arg(long, env = "BUS_RETENTION_HOURS", default_value_t = 168, value_name = "HOURS")]
+    pub bus_retention_hours: u64,
 }
 
 fn positive(value: u64, flag: &str, env: &str) -> Result<u64, ConfigError> {
@@ -345,6 +351,10 @@ impl ConsumerArgs {
             max_attempts: attempts as u32,
             initial_backoff: Duration::from_millis(initial),
             max_backoff: Duration::from_millis(max),
+            retention: match self.bus_retention_hours {
+                0 => None,
+                hours => Some(Duration::from_secs(hours.saturating_mul(3600))),
+            },
             ..LocalOptions::default()
         })
     }
@@ -407,6 +417,22 @@ mod tests {
         assert_eq!(v.client_id.as_deref(), Some("abc"));
         assert_eq!(v.verifier.base_url(), "https://static.adobeioevents.com");
         assert_eq!(opts.body_limit, 2_621_440);
+    }
+
+    #[test]
+    fn bus_retention_is_a_week_by_default_and_zero_keeps_everything() {
+        let default = parse(&[]).local_options().expect("ok");
+        assert_eq!(default.retention, Some(Duration::from_secs(7 * 24 * 3600)));
+        assert_eq!(default.prune_every, Duration::from_secs(3600));
+        let day = parse(&["--bus-retention-hours", "24"]).local_options().expect("ok");
+        assert_eq!(day.retention, Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(
+            parse(&["--bus-retention-hours", "0"])
+                .local_options()
+                .expect("ok")
+                .retention,
+            None
+        );
     }
 
     #[test]

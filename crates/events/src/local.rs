@@ -35,6 +35,13 @@
 //! --data-dir ./data` while the server is stopped (the journal is locked by
 //! the running process).
 //!
+//! Retention: beside the loop, a task removes the events every consumer has
+//! acknowledged once they are older than [`LocalOptions::retention`] (7 days
+//! by default, `BUS_RETENTION_HOURS`), at start and then every
+//! [`LocalOptions::prune_every`] (an hour); see [`LocalBus::prune`]. It logs
+//! what it removed, and warns when a consumer's acknowledgement keeps events
+//! past the retention (a stopped or renamed consumer holds the journal's size).
+//!
 //! Shutdown: [`LocalConsumerHandle::shutdown`] lets the event being handled
 //! finish (bounded by the handler deadline), interrupts backoff waits, and
 //! returns; the next start resumes from the last acknowledged offset.
@@ -65,7 +72,14 @@ pub struct LocalOptions {
     pub max_backoff: Duration,
     /// Records read per journal read.
     pub read_batch: usize,
+    /// How long acknowledged events are kept; `None` keeps every event.
+    pub retention: Option<Duration>,
+    /// How often old events are removed (the first time at start).
+    pub prune_every: Duration,
 }
+
+/// Default [`LocalOptions::retention`]: 7 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl Default for LocalOptions {
     fn default() -> Self {
@@ -75,6 +89,8 @@ impl Default for LocalOptions {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
             read_batch: 64,
+            retention: Some(DEFAULT_RETENTION),
+            prune_every: Duration::from_secs(3600),
         }
     }
 }
@@ -92,6 +108,7 @@ impl LocalOptions {
 pub struct LocalConsumerHandle {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    retention: Option<JoinHandle<()>>,
 }
 
 impl LocalConsumerHandle {
@@ -106,10 +123,15 @@ impl LocalConsumerHandle {
         self.join().await;
     }
 
-    /// Waits for the loop to end (it only ends after [`stop`](Self::stop)).
+    /// Waits for the loop (and the retention task) to end; they only end after [`stop`](Self::stop).
     pub async fn join(self) {
         if let Err(err) = self.task.await {
             tracing::error!(error = %err, "local bus consumer task failed");
+        }
+        if let Some(retention) = self.retention
+            && let Err(err) = retention.await
+        {
+            tracing::error!(error = %err, "local bus retention task failed");
         }
     }
 
@@ -122,8 +144,44 @@ impl LocalConsumerHandle {
 /// Starts consuming `bus` with `consumer`; see the module docs.
 pub fn spawn_local(consumer: Consumer, bus: LocalBus, options: LocalOptions) -> LocalConsumerHandle {
     let (stop, stop_rx) = watch::channel(false);
+    let retention = options
+        .retention
+        .map(|keep| tokio::spawn(retain(bus.clone(), keep, options.prune_every, stop_rx.clone())));
     let task = tokio::spawn(run(consumer, bus, options, stop_rx));
-    LocalConsumerHandle { stop, task }
+    LocalConsumerHandle { stop, task, retention }
+}
+
+/// Removes old acknowledged events now and then every `every`, until stopped.
+async fn retain(bus: LocalBus, keep: Duration, every: Duration, mut stop: watch::Receiver<bool>) {
+    let hours = keep.as_secs_f64() / 3600.0;
+    loop {
+        match bus.prune(keep).await {
+            Ok(pruned) => {
+                if pruned.events > 0 {
+                    tracing::info!(
+                        events = pruned.events,
+                        keys = pruned.keys,
+                        first_kept = pruned.first_kept,
+                        "local bus retention: removed events older than {hours} h that every consumer had acknowledged"
+                    );
+                }
+                if let Some(held) = pruned.held_back {
+                    tracing::warn!(
+                        consumer = %held.consumer,
+                        acked = held.acked,
+                        aged = held.aged,
+                        "local bus retention: consumer '{}' has not acknowledged events older than {hours} h; they are \
+                         kept until it does (a consumer that no longer runs keeps them forever)",
+                        held.consumer
+                    );
+                }
+            }
+            Err(err) => tracing::error!(error = %err, "local bus retention failed; retrying at the next run"),
+        }
+        if sleep_or_stop(&mut stop, every).await {
+            return;
+        }
+    }
 }
 
 /// Sleeps for `d` unless a stop is requested first; true when stopping.

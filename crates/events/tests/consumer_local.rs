@@ -320,3 +320,56 @@ async fn a_retry_wait_does_not_hold_back_the_acknowledgement_of_earlier_events()
     handle.shutdown().await;
     assert_eq!(ids(&seen), ["ok-0", "ok-1", "stuck", "stuck", "stuck"]);
 }
+
+#[tokio::test]
+async fn the_loop_removes_handled_events_past_the_retention_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bus = LocalBus::open(dir.path()).expect("open");
+    for i in 0..3 {
+        bus.append(&ev(&format!("old{i}"), json!({}))).await.expect("append");
+    }
+    // The last event fails for good after the others: parked, so acknowledged too.
+    bus.append(&ev("bad", json!({"fail_times": 99, "status": 400})))
+        .await
+        .expect("append");
+    let (h, _seen) = recording();
+    let options = LocalOptions {
+        retention: Some(Duration::ZERO),
+        prune_every: Duration::from_millis(50),
+        ..fast()
+    };
+    let handle = spawn_local(consumer(h), bus.clone(), options);
+    wait_acked(&bus, DEFAULT_CONSUMER_NAME, 4).await;
+    // With no retention, events go once their second has passed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !bus.read(0, 10).await.expect("read").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "acknowledged events were not removed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    handle.shutdown().await;
+    assert_eq!(bus.head(), 4);
+    assert_eq!(bus.dead_letters(DEFAULT_CONSUMER_NAME).await.expect("dl").len(), 1);
+}
+
+#[tokio::test]
+async fn without_retention_every_event_is_kept() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bus = LocalBus::open(dir.path()).expect("open");
+    for i in 0..3 {
+        bus.append(&ev(&format!("e{i}"), json!({}))).await.expect("append");
+    }
+    let (h, _seen) = recording();
+    let options = LocalOptions {
+        retention: None,
+        ..fast()
+    };
+    let handle = spawn_local(consumer(h), bus.clone(), options);
+    wait_acked(&bus, DEFAULT_CONSUMER_NAME, 3).await;
+    // Long enough for a zero retention to have removed them (the test above).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    handle.shutdown().await;
+    assert_eq!(bus.read(0, 10).await.expect("read").len(), 3);
+}

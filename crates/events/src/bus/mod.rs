@@ -10,6 +10,21 @@
 //!   [`dead_letter`](LocalBus::dead_letter) (which acks past it in the same commit).
 //! - Offsets never repeat or go back, across restarts. The file is locked: a
 //!   second process opening the same directory gets [`BusError::Locked`].
+//! - Old events go only through [`prune`](LocalBus::prune): those every
+//!   consumer has acknowledged and that are older than the retention (see
+//!   [`retention`](self#retention)).
+//!
+//! ## Retention
+//!
+//! [`LocalBus::prune`] removes the events that **every** consumer recorded in
+//! the journal has acknowledged **and** that were appended more than the
+//! given time ago, with the idempotency keys of [`append_once`](LocalBus::append_once)
+//! for them (a key older than the retention no longer stops a repeat). With no
+//! consumer in the journal nothing is removed: events wait for a first reader.
+//! Dead letters are kept (they hold their own copy of the event). Removal runs
+//! in steps of a few thousand rows, so appends are not held up. The file does
+//! not shrink; its freed pages are reused. The local-bus loop runs it every
+//! hour ([`LocalOptions::retention`](crate::local::LocalOptions::retention)).
 //!
 //! ```
 //! use commerce_kit_events::bus::LocalBus;
@@ -41,10 +56,12 @@ use tokio::sync::{oneshot, watch};
 use crate::cloudevent::{CloudEvent, now_rfc3339};
 
 mod error;
+mod retention;
 mod store;
 mod writer;
 
 pub use error::BusError;
+pub use retention::{HeldBack, Pruned};
 
 use store::StoredDeadLetter;
 use writer::{Op, Writer};
@@ -149,7 +166,7 @@ impl LocalBus {
             }
         };
         let db = Arc::new(db);
-        let next = store::initialise(&db, &path)?;
+        let store::Initial { next, last_checkpoint } = store::initialise(&db, &path)?;
         let (head, _) = watch::channel(next);
         let head = Arc::new(head);
         let commits = Arc::new(AtomicU64::new(0));
@@ -160,6 +177,7 @@ impl LocalBus {
             next,
             head: head.clone(),
             commits: commits.clone(),
+            last_checkpoint,
         };
         let handle = std::thread::Builder::new()
             .name("bus-writer".into())

@@ -20,6 +20,18 @@ pub(super) const KEYS: TableDefinition<&str, u64> = TableDefinition::new("keys")
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The `META` key holding the next offset.
 pub(super) const META_NEXT: &str = "next";
+/// Unix second → the next offset after the last append of that second: every
+/// event below it was appended by the end of that second. One row per second
+/// with appends; retention finds its time boundary here.
+pub(super) const CHECKPOINTS: TableDefinition<u64, u64> = TableDefinition::new("checkpoints");
+
+/// What [`initialise`] found.
+pub(super) struct Initial {
+    /// The next offset to assign.
+    pub next: u64,
+    /// The second of the newest checkpoint (0 when none).
+    pub last_checkpoint: u64,
+}
 
 /// How a dead letter is stored.
 #[derive(Serialize, Deserialize)]
@@ -37,14 +49,15 @@ pub(super) fn storage(path: &Path, operation: &'static str, err: impl Into<redb:
     }
 }
 
-/// Creates the tables if needed and returns the next offset to assign.
-pub(super) fn initialise(db: &Database, path: &Path) -> Result<u64, BusError> {
+/// Creates the tables if needed and returns the next offset to assign and the newest checkpoint.
+pub(super) fn initialise(db: &Database, path: &Path) -> Result<Initial, BusError> {
     let txn = db.begin_write().map_err(|e| storage(path, "open", e))?;
-    let next = {
+    let initial = {
         let events = txn.open_table(EVENTS).map_err(|e| storage(path, "open", e))?;
         txn.open_table(ACKS).map_err(|e| storage(path, "open", e))?;
         txn.open_table(DEAD).map_err(|e| storage(path, "open", e))?;
         txn.open_table(KEYS).map_err(|e| storage(path, "open", e))?;
+        let checkpoints = txn.open_table(CHECKPOINTS).map_err(|e| storage(path, "open", e))?;
         let meta = txn.open_table(META).map_err(|e| storage(path, "open", e))?;
         let after_last = events
             .last()
@@ -54,10 +67,17 @@ pub(super) fn initialise(db: &Database, path: &Path) -> Result<u64, BusError> {
             .get(META_NEXT)
             .map_err(|e| storage(path, "open", e))?
             .map_or(0, |v| v.value());
-        after_last.max(recorded)
+        let last_checkpoint = checkpoints
+            .last()
+            .map_err(|e| storage(path, "open", e))?
+            .map_or(0, |(k, _)| k.value());
+        Initial {
+            next: after_last.max(recorded),
+            last_checkpoint,
+        }
     };
     txn.commit().map_err(|e| storage(path, "open", e))?;
-    Ok(next)
+    Ok(initial)
 }
 
 pub(super) fn read_events(db: &Database, path: &Path, from: u64, max: usize) -> Result<Vec<BusRecord>, BusError> {

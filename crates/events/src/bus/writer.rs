@@ -5,6 +5,10 @@
 //! transaction, commits once with `Durability::Immediate` (fsync), and only then
 //! answers every waiter and publishes the new head. Under load, one fsync
 //! covers many requests; alone, a request costs one commit.
+//!
+//! Retention requests (prune steps) run after the batch they arrived with, each
+//! in a transaction of its own, and each removes a bounded number of rows so
+//! appends never wait long behind them.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,8 +18,8 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use redb::{Database, ReadableTable};
 use tokio::sync::{oneshot, watch};
 
-use super::store::{ACKS, DEAD, EVENTS, KEYS, META, META_NEXT, storage};
-use super::{Appended, BusError};
+use super::store::{ACKS, CHECKPOINTS, DEAD, EVENTS, KEYS, META, META_NEXT, storage};
+use super::{Appended, BusError, HeldBack};
 
 /// Most requests applied in one transaction.
 pub(super) const MAX_BATCH: usize = 4096;
@@ -40,6 +44,50 @@ pub(super) enum Op {
         record: Vec<u8>,
         reply: oneshot::Sender<Result<(), BusError>>,
     },
+    /// A retention step; never part of a batch's transaction.
+    Prune(PruneOp),
+}
+
+/// A retention step.
+pub(super) enum PruneOp {
+    /// Removes up to `max` events below the retention boundary (see [`Writer::prune_events`]).
+    Events {
+        cutoff: u64,
+        max: usize,
+        reply: oneshot::Sender<Result<EventsStep, BusError>>,
+    },
+    /// Looks at up to `max` idempotency keys from `from` and removes those of events below `below`.
+    Keys {
+        below: u64,
+        from: Option<String>,
+        max: usize,
+        reply: oneshot::Sender<Result<KeysStep, BusError>>,
+    },
+}
+
+/// One step of removing old events.
+#[derive(Debug)]
+pub(super) struct EventsStep {
+    /// Events removed by this step.
+    pub removed: u64,
+    /// True when more events below the boundary remain (take another step).
+    pub more: bool,
+    /// Every event below this offset may go: acknowledged by every consumer
+    /// and appended before the cutoff (0 when nothing may go).
+    pub boundary: u64,
+    /// The oldest offset still in the journal (the head when it is empty).
+    pub first_kept: u64,
+    /// The slowest consumer, when its acknowledgement is what keeps older events.
+    pub held_back: Option<HeldBack>,
+}
+
+/// One step of removing idempotency keys of removed events.
+#[derive(Debug)]
+pub(super) struct KeysStep {
+    /// Keys removed by this step.
+    pub removed: u64,
+    /// Where the next step starts; `None` when every key was looked at.
+    pub next: Option<String>,
 }
 
 /// What one op resolved to, answered only after the commit: the assigned (or,
@@ -54,6 +102,15 @@ pub(super) struct Writer {
     pub next: u64,
     pub head: Arc<watch::Sender<u64>>,
     pub commits: Arc<AtomicU64>,
+    /// The unix second of the newest row in `CHECKPOINTS` (checkpoints never
+    /// go back in time, even when the clock does).
+    pub last_checkpoint: u64,
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Writer {
@@ -68,27 +125,173 @@ impl Writer {
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
-            match self.apply(&batch) {
-                Ok((outcomes, next)) => {
-                    self.next = next;
-                    self.commits.fetch_add(1, Ordering::Relaxed);
-                    self.head.send_replace(next);
-                    for (op, outcome) in batch.into_iter().zip(outcomes) {
-                        answer(op, outcome);
-                    }
-                }
-                Err(err) => {
-                    tracing::error!(path = %self.path.display(), batch = batch.len(), "local bus commit failed: {err}");
-                    for op in batch {
-                        answer(op, Err(err.clone()));
-                    }
+            let (prunes, batch): (Vec<Op>, Vec<Op>) = batch.into_iter().partition(|op| matches!(op, Op::Prune(_)));
+            if !batch.is_empty() {
+                self.commit_batch(batch);
+            }
+            for op in prunes {
+                if let Op::Prune(step) = op {
+                    self.prune(step);
                 }
             }
         }
     }
 
-    /// Applies a batch in one transaction; returns each op's outcome and the new next offset.
-    fn apply(&self, batch: &[Op]) -> Result<(Vec<Outcome>, u64), BusError> {
+    /// Applies and commits a batch of appends, acks and dead letters, then answers them.
+    fn commit_batch(&mut self, batch: Vec<Op>) {
+        let second = unix_secs().max(self.last_checkpoint);
+        match self.apply(&batch, second) {
+            Ok((outcomes, next)) => {
+                if next != self.next {
+                    self.last_checkpoint = second;
+                }
+                self.next = next;
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                self.head.send_replace(next);
+                for (op, outcome) in batch.into_iter().zip(outcomes) {
+                    answer(op, outcome);
+                }
+            }
+            Err(err) => {
+                tracing::error!(path = %self.path.display(), batch = batch.len(), "local bus commit failed: {err}");
+                for op in batch {
+                    answer(op, Err(err.clone()));
+                }
+            }
+        }
+    }
+
+    /// Runs one prune step in a transaction of its own and answers it.
+    fn prune(&self, step: PruneOp) {
+        match step {
+            PruneOp::Events { cutoff, max, reply } => {
+                let _ = reply.send(self.prune_events(cutoff, max));
+            }
+            PruneOp::Keys {
+                below,
+                from,
+                max,
+                reply,
+            } => {
+                let _ = reply.send(self.prune_keys(below, from.as_deref(), max));
+            }
+        }
+    }
+
+    /// Removes up to `max` of the oldest events that every consumer has
+    /// acknowledged and that were appended before `cutoff` (unix seconds).
+    ///
+    /// The time boundary is the newest checkpoint of a second before `cutoff`:
+    /// everything below its offset was appended by the end of that second. With
+    /// no consumer in the journal nothing is removed (no one has read anything).
+    fn prune_events(&self, cutoff: u64, max: usize) -> Result<EventsStep, BusError> {
+        let path = &self.path;
+        let fail = |e: redb::Error| storage(path, "prune", e);
+        let txn = self.db.begin_write().map_err(|e| fail(e.into()))?;
+        let step = {
+            let acks = txn.open_table(ACKS).map_err(|e| fail(e.into()))?;
+            let mut slowest: Option<(String, u64)> = None;
+            for entry in acks.iter().map_err(|e| fail(e.into()))? {
+                let (consumer, acked) = entry.map_err(|e| fail(e.into()))?;
+                if slowest.as_ref().is_none_or(|(_, a)| acked.value() < *a) {
+                    slowest = Some((consumer.value().to_owned(), acked.value()));
+                }
+            }
+            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(|e| fail(e.into()))?;
+            let aged = checkpoints
+                .range(..cutoff)
+                .map_err(|e| fail(e.into()))?
+                .next_back()
+                .transpose()
+                .map_err(|e| fail(e.into()))?
+                .map_or(0, |(_, offset)| offset.value());
+            let (boundary, held_back) = match slowest {
+                None => (0, None),
+                Some((consumer, acked)) if acked < aged => (acked, Some(HeldBack { consumer, acked, aged })),
+                Some(_) => (aged, None),
+            };
+            let mut events = txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
+            let first = events.first().map_err(|e| fail(e.into()))?.map(|(k, _)| k.value());
+            let (removed, more) = match first {
+                Some(first) if first < boundary => {
+                    // Offsets are contiguous from the oldest kept one, so this range holds at most `max` rows.
+                    let end = boundary.min(first.saturating_add(max as u64));
+                    let mut removed = 0;
+                    events
+                        .retain_in(first..end, |_, _| {
+                            removed += 1;
+                            false
+                        })
+                        .map_err(|e| fail(e.into()))?;
+                    (removed, end < boundary)
+                }
+                _ => (0, false),
+            };
+            if !more && boundary > 0 {
+                // Checkpoints wholly below the boundary can no longer move it.
+                checkpoints
+                    .retain_in(..cutoff, |_, offset| offset >= boundary)
+                    .map_err(|e| fail(e.into()))?;
+            }
+            let first_kept = events
+                .first()
+                .map_err(|e| fail(e.into()))?
+                .map_or(self.next, |(k, _)| k.value());
+            EventsStep {
+                removed,
+                more,
+                boundary,
+                first_kept,
+                held_back,
+            }
+        };
+        txn.commit().map_err(|e| fail(e.into()))?;
+        Ok(step)
+    }
+
+    /// Looks at up to `max` idempotency keys from `from` (inclusive) in key
+    /// order and removes those whose event is below `below`.
+    fn prune_keys(&self, below: u64, from: Option<&str>, max: usize) -> Result<KeysStep, BusError> {
+        let path = &self.path;
+        let fail = |e: redb::Error| storage(path, "prune", e);
+        let txn = self.db.begin_write().map_err(|e| fail(e.into()))?;
+        let step = {
+            let mut keys = txn.open_table(KEYS).map_err(|e| fail(e.into()))?;
+            let mut doomed = Vec::new();
+            let mut next = None;
+            {
+                let range = match from {
+                    Some(from) => keys.range(from..),
+                    None => keys.range::<&str>(..),
+                }
+                .map_err(|e| fail(e.into()))?;
+                for (seen, entry) in range.enumerate() {
+                    let (key, offset) = entry.map_err(|e| fail(e.into()))?;
+                    if seen == max {
+                        next = Some(key.value().to_owned());
+                        break;
+                    }
+                    if offset.value() < below {
+                        doomed.push(key.value().to_owned());
+                    }
+                }
+            }
+            for key in &doomed {
+                keys.remove(key.as_str()).map_err(|e| fail(e.into()))?;
+            }
+            KeysStep {
+                removed: doomed.len() as u64,
+                next,
+            }
+        };
+        txn.commit().map_err(|e| fail(e.into()))?;
+        Ok(step)
+    }
+
+    /// Applies a batch in one transaction; when it appends, records that every
+    /// event below the new next offset was appended by `second` (a checkpoint).
+    /// Returns each op's outcome and the new next offset.
+    fn apply(&self, batch: &[Op], second: u64) -> Result<(Vec<Outcome>, u64), BusError> {
         let path = &self.path;
         let txn = self.db.begin_write().map_err(|e| storage(path, "begin write", e))?;
         let mut next = self.next;
@@ -168,14 +371,21 @@ impl Writer {
                             Ok((acked, false))
                         }
                     }
-                    // Unreachable: the tables are open whenever the batch holds an ack or a dead letter.
-                    (Op::Ack { .. } | Op::DeadLetter { .. }, None) => Err(BusError::Closed { path: path.clone() }),
+                    // Unreachable: the tables are open whenever the batch holds an ack or a
+                    // dead letter, and prune steps never join a batch.
+                    (Op::Ack { .. } | Op::DeadLetter { .. }, None) | (Op::Prune(_), _) => {
+                        Err(BusError::Closed { path: path.clone() })
+                    }
                 };
                 outcomes.push(outcome);
             }
             if next != self.next {
                 let mut meta = txn.open_table(META).map_err(|e| storage(path, "append", e))?;
                 meta.insert(META_NEXT, next).map_err(|e| storage(path, "append", e))?;
+                let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(|e| storage(path, "append", e))?;
+                checkpoints
+                    .insert(second, next)
+                    .map_err(|e| storage(path, "append", e))?;
             }
         }
         txn.commit().map_err(|e| storage(path, "commit", e))?;
@@ -212,5 +422,7 @@ fn answer(op: Op, result: Outcome) {
         Op::Ack { reply, .. } | Op::DeadLetter { reply, .. } => {
             let _ = reply.send(result.map(|_| ()));
         }
+        // Never in a batch; dropping its reply would answer it `Closed`.
+        Op::Prune(_) => {}
     }
 }
