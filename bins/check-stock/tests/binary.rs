@@ -115,6 +115,22 @@ fn sighup_reloads_the_inventory_and_a_bad_file_keeps_the_previous_one() {
     assert_eq!(status.code(), Some(0), "{logs}");
 }
 
+/// A call signed with test key A is answered; an unsigned one is refused.
+fn assert_signatures_required(server: &Server, body: &str) {
+    let signature = sign_body(&RsaSigner::test_key_a(), body.as_bytes());
+    assert_eq!(
+        post(server, body, &[(SIGNATURE_HEADER, &signature)]),
+        (200, json!({"op": "success"}))
+    );
+    assert_eq!(
+        post(server, body, &[]),
+        (
+            401,
+            json!({"error": "missing x-adobe-commerce-webhook-signature header"})
+        )
+    );
+}
+
 #[test]
 fn a_configured_public_key_makes_signatures_mandatory() {
     let dir = tempfile::tempdir().expect("dir");
@@ -126,18 +142,7 @@ fn a_configured_public_key_makes_signatures_mandatory() {
         &[("COMMERCE_WEBHOOK_PUBLIC_KEY_FILE", key.to_str().expect("path"))],
     );
     let body = cart("24-MB01", 1);
-    let signature = sign_body(&RsaSigner::test_key_a(), body.as_bytes());
-    assert_eq!(
-        post(&server, &body, &[(SIGNATURE_HEADER, &signature)]),
-        (200, json!({"op": "success"}))
-    );
-    assert_eq!(
-        post(&server, &body, &[]),
-        (
-            401,
-            json!({"error": "missing x-adobe-commerce-webhook-signature header"})
-        )
-    );
+    assert_signatures_required(&server, &body);
     let forged = sign_body(&RsaSigner::test_key_b(), body.as_bytes());
     assert_eq!(
         post(&server, &body, &[(SIGNATURE_HEADER, &forged)]),
@@ -165,18 +170,7 @@ fn adobe_s_name_for_the_public_key_is_honoured_too() {
         &[("COMMERCE_WEBHOOKS_PUBLIC_KEY", TEST_PUBLIC_KEY_A)],
     );
     let body = cart("24-MB01", 1);
-    let signature = sign_body(&RsaSigner::test_key_a(), body.as_bytes());
-    assert_eq!(
-        post(&server, &body, &[(SIGNATURE_HEADER, &signature)]),
-        (200, json!({"op": "success"}))
-    );
-    assert_eq!(
-        post(&server, &body, &[]),
-        (
-            401,
-            json!({"error": "missing x-adobe-commerce-webhook-signature header"})
-        )
-    );
+    assert_signatures_required(&server, &body);
     let (status, logs) = server.terminate();
     assert_eq!(status.code(), Some(0), "{logs}");
     assert!(logs.contains("signature_verification=true"), "{logs}");
