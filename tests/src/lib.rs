@@ -20,6 +20,7 @@ pub const SCRUBBED: &[&str] = &[
     "RUST_LOG",
     "BODY_LIMIT_BYTES",
     "SHUTDOWN_GRACE_SECS",
+    "READ_TIMEOUT_SECS",
     "INVENTORY_FILE",
     "STOCK_CHECKER_URL",
     "STOCK_CHECKER_TOKEN",

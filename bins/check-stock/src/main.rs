@@ -30,8 +30,12 @@ async fn main() -> anyhow::Result<()> {
         .build(&args.server)
         .unwrap_or_else(|e| config::exit_config_error(&e));
     service.reload_on_sighup()?;
+    let options = args
+        .server
+        .serve_options()
+        .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
     let app = commerce_kit_webhook::direct_app(service, axum::Router::new());
-    server::serve(listener, app, server::shutdown_signal(), args.server.shutdown_grace()).await?;
+    server::serve_with(listener, app, server::shutdown_signal(), options).await?;
     Ok(())
 }

@@ -194,6 +194,37 @@ fn without_a_public_key_unsigned_calls_pass_and_startup_warns() {
 }
 
 #[test]
+fn a_stalled_body_gets_the_exception_op_after_the_read_timeout() {
+    use std::io::{Read, Write};
+    let server = Server::start(EXE, &["--listen", "127.0.0.1:0"], &[("READ_TIMEOUT_SECS", "1")]);
+    let mut tcp = std::net::TcpStream::connect(server.addr).expect("connect");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    tcp.write_all(
+        b"POST /webhook/check-stock HTTP/1.1\r\nhost: x\r\ncontent-length: 80\r\nconnection: close\r\n\r\n{\"data\":",
+    )
+    .expect("write");
+    let started = std::time::Instant::now();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).expect("answered before 5 s");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.ends_with(r#"{"op":"exception","message":"request body not received within 1 s"}"#),
+        "{answer}"
+    );
+    // Others are served all along.
+    assert_eq!(post(&server, &cart("24-MB01", 1), &[]), (200, json!({"op": "success"})));
+    let (status, logs) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{logs}");
+    assert!(logs.contains(r#"reason="body_timeout""#), "{logs}");
+}
+
+#[test]
 fn logs_never_contain_bodies_or_tokens_even_at_debug() {
     let server = Server::start(EXE, &["--listen", "127.0.0.1:0"], &[("LOG_LEVEL", "debug")]);
     let marker = "private-gift-message-XY";
@@ -256,6 +287,11 @@ fn invalid_settings_exit_2_with_one_line_naming_the_setting() {
             "error: invalid configuration: set either --commerce-webhooks-public-key (COMMERCE_WEBHOOKS_PUBLIC_KEY) or \
              --commerce-webhook-public-key-file (COMMERCE_WEBHOOK_PUBLIC_KEY_FILE), not both"
                 .to_owned(),
+        ),
+        (
+            vec!["--read-timeout-secs", "0"],
+            vec![],
+            "error: invalid configuration: --read-timeout-secs (READ_TIMEOUT_SECS): must be greater than 0".to_owned(),
         ),
         (
             vec!["--stock-check-timeout-ms", "0"],

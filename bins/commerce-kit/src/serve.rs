@@ -30,15 +30,13 @@ pub struct ServeArgs {
 /// Builds every flow and serves them until SIGINT/SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
+    let options = args
+        .server
+        .serve_options()
+        .unwrap_or_else(|e| config::exit_config_error(&e));
     let (routes, local) = flows(&args).await.unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
-    let served = server::serve(
-        listener,
-        routes,
-        server::shutdown_signal(),
-        args.server.shutdown_grace(),
-    )
-    .await;
+    let served = server::serve_with(listener, routes, server::shutdown_signal(), options).await;
     if let Some(local) = local {
         local.shutdown().await;
     }

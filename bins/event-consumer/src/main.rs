@@ -48,12 +48,16 @@ async fn main() -> anyhow::Result<()> {
         .consumer
         .build(store, None)
         .unwrap_or_else(|e| config::exit_config_error(&e));
+    let options = args
+        .server
+        .serve_options()
+        .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
-    server::serve(
+    server::serve_with(
         listener,
         server::app(events.router()),
         server::shutdown_signal(),
-        args.server.shutdown_grace(),
+        options,
     )
     .await?;
     Ok(())

@@ -31,8 +31,12 @@ async fn main() -> anyhow::Result<()> {
         .ingestion
         .build(args.server.body_limit)
         .unwrap_or_else(|e| config::exit_config_error(&e));
+    let options = args
+        .server
+        .serve_options()
+        .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
     let app = server::app(commerce_kit_ingestion::router(service));
-    server::serve(listener, app, server::shutdown_signal(), args.server.shutdown_grace()).await?;
+    server::serve_with(listener, app, server::shutdown_signal(), options).await?;
     Ok(())
 }

@@ -18,6 +18,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 
+use crate::server::BodyTimeout;
+
 /// Default body limit: 256 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
@@ -33,6 +35,12 @@ pub enum BodyError {
     /// The connection failed while the body was read.
     #[error("request body could not be read: {0}")]
     Read(String),
+    /// The client stopped sending the body (see [`DeadlineBody`](crate::server::DeadlineBody)).
+    #[error("request body not received within {secs} s")]
+    TimedOut {
+        /// The time the body was given, in seconds.
+        secs: u64,
+    },
     /// The body is empty (or only white space).
     #[error("request body is empty")]
     Empty,
@@ -49,10 +57,11 @@ pub enum BodyError {
 }
 
 impl BodyError {
-    /// The HTTP status a JSON API answers with for this error (413 or 400).
+    /// The HTTP status a JSON API answers with for this error (413, 408 or 400).
     pub fn status(&self) -> http::StatusCode {
         match self {
             BodyError::TooLarge { .. } => http::StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::TimedOut { .. } => http::StatusCode::REQUEST_TIMEOUT,
             _ => http::StatusCode::BAD_REQUEST,
         }
     }
@@ -60,7 +69,9 @@ impl BodyError {
 
 /// Reads a whole body, failing fast with [`BodyError::TooLarge`] past `limit` bytes.
 ///
-/// A `Content-Length` above the limit is rejected before anything is read.
+/// A `Content-Length` above the limit is rejected before anything is read. A
+/// body that times out ([`BodyTimeout`], from a [`DeadlineBody`](crate::server::DeadlineBody)
+/// anywhere in its error chain) is [`BodyError::TimedOut`].
 pub async fn read_limited<B>(body: B, limit: usize) -> Result<Bytes, BodyError>
 where
     B: http_body::Body,
@@ -74,7 +85,18 @@ where
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge { limit }),
-        Err(err) => Err(BodyError::Read(err.to_string())),
+        Err(err) => {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err.as_ref());
+            while let Some(current) = source {
+                if let Some(timeout) = current.downcast_ref::<BodyTimeout>() {
+                    return Err(BodyError::TimedOut {
+                        secs: timeout.after.as_secs(),
+                    });
+                }
+                source = current.source();
+            }
+            Err(BodyError::Read(err.to_string()))
+        }
     }
 }
 

@@ -64,12 +64,33 @@ pub struct ServerArgs {
     /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30, value_name = "SECS")]
     pub shutdown_grace_secs: u64,
+
+    /// How long a client may take to send a request's headers (idle kept-alive connections
+    /// close after it too), and how long it may leave a request body stalled (then 408).
+    #[arg(long, env = "READ_TIMEOUT_SECS", default_value_t = 30, value_name = "SECS")]
+    pub read_timeout_secs: u64,
 }
 
 impl ServerArgs {
     /// The shutdown grace period.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// What [`server::serve_with`](crate::server::serve_with) needs; a zero
+    /// read timeout is refused.
+    pub fn serve_options(&self) -> Result<crate::server::ServeOptions, ConfigError> {
+        if self.read_timeout_secs == 0 {
+            return Err(ConfigError::setting(
+                "--read-timeout-secs",
+                "READ_TIMEOUT_SECS",
+                "must be greater than 0",
+            ));
+        }
+        Ok(crate::server::ServeOptions {
+            grace: self.shutdown_grace(),
+            read_timeout: Duration::from_secs(self.read_timeout_secs),
+        })
     }
 }
 

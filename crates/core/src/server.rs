@@ -4,7 +4,9 @@
 //!   a per-request tracing span and a panic guard.
 //! - [`bind`] and [`serve`] bind an address (port 0 allowed), log
 //!   `listening on http://IP:PORT`, and shut down gracefully: in-flight
-//!   requests finish, bounded by a grace period.
+//!   requests finish, bounded by a grace period. Slow clients are cut off:
+//!   headers (and the next request on an idle connection) and bodies each get
+//!   [`ServeOptions::read_timeout`].
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -21,7 +23,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
@@ -31,11 +32,14 @@ use http::Method;
 use tokio::net::TcpListener;
 use tower::Service;
 
+mod deadline_body;
 mod direct;
 mod fallback;
 mod panic_guard;
 mod request_id;
+mod serve;
 
+pub use deadline_body::{BodyTimeout, DeadlineBody};
 pub use direct::{DirectFuture, DirectRoute, HandlerService};
 pub use fallback::{health, method_not_allowed, not_found};
 pub use panic_guard::{PanicGuard, PanicGuardFuture, PanicGuardLayer};
@@ -43,6 +47,7 @@ pub use request_id::{
     REQUEST_ID_HEADER, RequestContextFuture, RequestContextLayer, RequestContextService, RequestId, RequestIdFuture,
     RequestIdLayer, RequestIdService, RequestSpanFuture, RequestSpanService, request_span,
 };
+pub use serve::{DEFAULT_READ_TIMEOUT, ServeOptions, serve, serve_with};
 
 /// Tracing target of the `listening on http://IP:PORT` line.
 /// [`config::init_logging`](crate::config::init_logging) keeps it at info
@@ -121,58 +126,6 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
-}
-
-/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight
-/// requests finish for at most `grace`.
-///
-/// Logs `listening on http://IP:PORT` once the socket is ready (at info, under
-/// [`LISTENING_TARGET`], so that it is printed even with `LOG_LEVEL=warn`).
-pub async fn serve<S, F>(listener: TcpListener, app: S, shutdown: F, grace: Duration) -> io::Result<()>
-where
-    S: HttpApp,
-    F: Future<Output = ()> + Send + 'static,
-{
-    use axum::ServiceExt;
-    use axum::serve::ListenerExt;
-
-    let addr = listener.local_addr()?;
-    tracing::info!(target: LISTENING_TARGET, "listening on http://{addr}");
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        tracing::info!(
-            "shutting down: finishing in-flight requests (grace {}s)",
-            grace.as_secs()
-        );
-        let _ = stopping_tx.send(());
-    };
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {err}");
-        }
-    });
-    let server = axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(signal)
-        .into_future();
-    tokio::pin!(server);
-    let deadline = async move {
-        if stopping_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        result = &mut server => {
-            tracing::info!("stopped");
-            result
-        }
-        () = deadline => {
-            tracing::warn!("grace period of {}s elapsed; closing remaining connections", grace.as_secs());
-            Ok(())
-        }
-    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -280,3 +280,99 @@ async fn shutdown_grace_bounds_a_hanging_request() {
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(200), "waited the grace period: {took:?}");
 }
+
+/// A server with a 1 s read timeout; `/read` reads its body with `read_limited`.
+async fn start_with_read_timeout() -> Running {
+    let routes = routes().route(
+        "/read",
+        post(|request: Request| async move {
+            match commerce_kit_core::body::read_limited(request.into_body(), 1024).await {
+                Ok(bytes) => format!("read {} bytes", bytes.len()).into_response(),
+                Err(err) => commerce_kit_core::http::error_response(err.status(), err.to_string()),
+            }
+        }),
+    );
+    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let options = server::ServeOptions {
+        grace: Duration::from_secs(1),
+        read_timeout: Duration::from_secs(1),
+    };
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let task = tokio::spawn(server::serve_with(listener, server::app(routes), shutdown, options));
+    Running {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// Writes `sent`, then reads until the server closes the connection or 5 s
+/// pass; returns what was read and how long it took.
+async fn send_and_read(addr: SocketAddr, sent: &[u8]) -> (String, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(sent).await.expect("write");
+    let started = std::time::Instant::now();
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut got)).await;
+    assert!(read.is_ok(), "the server still holds the connection after 5 s");
+    (String::from_utf8_lossy(&got).into_owned(), started.elapsed())
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off_and_others_are_served() {
+    let s = start_with_read_timeout().await;
+    let slow = tokio::spawn(send_and_read(s.addr, b"POST /read HTTP/1.1\r\nhost: x\r\ncontent-le"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let resp = reqwest::get(s.url("/health")).await.expect("served meanwhile");
+    assert_eq!(resp.status(), 200);
+    let (answer, took) = slow.await.expect("join");
+    assert_eq!(answer, "", "closed without an answer");
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_the_read_timeout() {
+    let s = start_with_read_timeout().await;
+    let (answer, took) = send_and_read(s.addr, b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with(r#"{"status":"ok"}"#), "{answer}");
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_body_is_answered_408_and_a_complete_one_is_read() {
+    let s = start_with_read_timeout().await;
+    let (answer, took) = send_and_read(
+        s.addr,
+        b"POST /read HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\nconnection: close\r\n\r\n{\"a\":",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{answer}");
+    assert!(
+        answer.ends_with(r#"{"error":"request body not received within 1 s"}"#),
+        "{answer}"
+    );
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    let resp = reqwest::Client::new()
+        .post(s.url("/read"))
+        .body("0123456789")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.expect("body"), "read 10 bytes");
+}

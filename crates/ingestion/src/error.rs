@@ -59,6 +59,7 @@ impl IngestionError {
         match self {
             IngestionError::Unauthorized(_) => "unauthorized",
             IngestionError::Body(BodyError::TooLarge { .. }) => "too_large",
+            IngestionError::Body(BodyError::TimedOut { .. }) => "body_timeout",
             IngestionError::Body(_) => "bad_body",
             IngestionError::Payload(_) => "invalid_payload",
             IngestionError::Catalog(ValueError::UnknownEvent(_)) => "unknown_event",

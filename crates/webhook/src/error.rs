@@ -71,6 +71,7 @@ impl CheckStockError {
             CheckStockError::Body(BodyError::Empty) => "empty_body",
             CheckStockError::Body(BodyError::InvalidJson { .. }) => "invalid_json",
             CheckStockError::Body(BodyError::Read(_)) => "body_read_failed",
+            CheckStockError::Body(BodyError::TimedOut { .. }) => "body_timeout",
             CheckStockError::Invalid(_) => "invalid_request",
             CheckStockError::Unavailable(_) => "out_of_stock",
             CheckStockError::Checker(_) => "checker_error",
