@@ -1,8 +1,8 @@
 //! Removing what the retention no longer needs: [`LocalBus::prune`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use super::writer::{Op, PruneOp};
+use super::writer::{Op, PruneOp, unix_secs};
 use super::{BusError, LocalBus};
 
 /// Rows a prune step removes (or, for idempotency keys, looks at) in one
@@ -56,8 +56,7 @@ impl LocalBus {
     /// # });
     /// ```
     pub async fn prune(&self, retention: Duration) -> Result<Pruned, BusError> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        self.prune_before(now.saturating_sub(retention.as_secs())).await
+        self.prune_before(unix_secs().saturating_sub(retention.as_secs())).await
     }
 
     /// Like [`prune`](Self::prune), with the cutoff given as unix seconds:
@@ -126,7 +125,7 @@ mod tests {
             bus.append_once(&format!("k{i}"), &event).await.expect("append");
         }
         bus.ack("c", 7).await.expect("ack");
-        let after = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs() + 1;
+        let after = unix_secs() + 1;
         let commits = bus.commits();
         // 3 rows a step: events in 3 steps (3 + 3 + 1), keys in 4 (3 + 3 + 3 + 1).
         let pruned = bus.prune_in_steps(after, 3).await.expect("prune");

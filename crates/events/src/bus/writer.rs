@@ -107,7 +107,8 @@ pub(super) struct Writer {
     pub last_checkpoint: u64,
 }
 
-fn unix_secs() -> u64 {
+/// Now, in unix seconds (0 if the clock is before 1970).
+pub(super) fn unix_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -186,32 +187,34 @@ impl Writer {
     /// no consumer in the journal nothing is removed (no one has read anything).
     fn prune_events(&self, cutoff: u64, max: usize) -> Result<EventsStep, BusError> {
         let path = &self.path;
-        let fail = |e: redb::Error| storage(path, "prune", e);
-        let txn = self.db.begin_write().map_err(|e| fail(e.into()))?;
+        let txn = self.db.begin_write().map_err(|e| storage(path, "prune", e))?;
         let step = {
-            let acks = txn.open_table(ACKS).map_err(|e| fail(e.into()))?;
+            let acks = txn.open_table(ACKS).map_err(|e| storage(path, "prune", e))?;
             let mut slowest: Option<(String, u64)> = None;
-            for entry in acks.iter().map_err(|e| fail(e.into()))? {
-                let (consumer, acked) = entry.map_err(|e| fail(e.into()))?;
+            for entry in acks.iter().map_err(|e| storage(path, "prune", e))? {
+                let (consumer, acked) = entry.map_err(|e| storage(path, "prune", e))?;
                 if slowest.as_ref().is_none_or(|(_, a)| acked.value() < *a) {
                     slowest = Some((consumer.value().to_owned(), acked.value()));
                 }
             }
-            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(|e| fail(e.into()))?;
+            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(|e| storage(path, "prune", e))?;
             let aged = checkpoints
                 .range(..cutoff)
-                .map_err(|e| fail(e.into()))?
+                .map_err(|e| storage(path, "prune", e))?
                 .next_back()
                 .transpose()
-                .map_err(|e| fail(e.into()))?
+                .map_err(|e| storage(path, "prune", e))?
                 .map_or(0, |(_, offset)| offset.value());
             let (boundary, held_back) = match slowest {
                 None => (0, None),
                 Some((consumer, acked)) if acked < aged => (acked, Some(HeldBack { consumer, acked, aged })),
                 Some(_) => (aged, None),
             };
-            let mut events = txn.open_table(EVENTS).map_err(|e| fail(e.into()))?;
-            let first = events.first().map_err(|e| fail(e.into()))?.map(|(k, _)| k.value());
+            let mut events = txn.open_table(EVENTS).map_err(|e| storage(path, "prune", e))?;
+            let first = events
+                .first()
+                .map_err(|e| storage(path, "prune", e))?
+                .map(|(k, _)| k.value());
             let (removed, more) = match first {
                 Some(first) if first < boundary => {
                     // Offsets are contiguous from the oldest kept one, so this range holds at most `max` rows.
@@ -222,7 +225,7 @@ impl Writer {
                             removed += 1;
                             false
                         })
-                        .map_err(|e| fail(e.into()))?;
+                        .map_err(|e| storage(path, "prune", e))?;
                     (removed, end < boundary)
                 }
                 _ => (0, false),
@@ -231,11 +234,11 @@ impl Writer {
                 // Checkpoints wholly below the boundary can no longer move it.
                 checkpoints
                     .retain_in(..cutoff, |_, offset| offset >= boundary)
-                    .map_err(|e| fail(e.into()))?;
+                    .map_err(|e| storage(path, "prune", e))?;
             }
             let first_kept = events
                 .first()
-                .map_err(|e| fail(e.into()))?
+                .map_err(|e| storage(path, "prune", e))?
                 .map_or(self.next, |(k, _)| k.value());
             EventsStep {
                 removed,
@@ -245,7 +248,7 @@ impl Writer {
                 held_back,
             }
         };
-        txn.commit().map_err(|e| fail(e.into()))?;
+        txn.commit().map_err(|e| storage(path, "prune", e))?;
         Ok(step)
     }
 
@@ -253,10 +256,9 @@ impl Writer {
     /// order and removes those whose event is below `below`.
     fn prune_keys(&self, below: u64, from: Option<&str>, max: usize) -> Result<KeysStep, BusError> {
         let path = &self.path;
-        let fail = |e: redb::Error| storage(path, "prune", e);
-        let txn = self.db.begin_write().map_err(|e| fail(e.into()))?;
+        let txn = self.db.begin_write().map_err(|e| storage(path, "prune", e))?;
         let step = {
-            let mut keys = txn.open_table(KEYS).map_err(|e| fail(e.into()))?;
+            let mut keys = txn.open_table(KEYS).map_err(|e| storage(path, "prune", e))?;
             let mut doomed = Vec::new();
             let mut next = None;
             {
@@ -264,9 +266,9 @@ impl Writer {
                     Some(from) => keys.range(from..),
                     None => keys.range::<&str>(..),
                 }
-                .map_err(|e| fail(e.into()))?;
+                .map_err(|e| storage(path, "prune", e))?;
                 for (seen, entry) in range.enumerate() {
-                    let (key, offset) = entry.map_err(|e| fail(e.into()))?;
+                    let (key, offset) = entry.map_err(|e| storage(path, "prune", e))?;
                     if seen == max {
                         next = Some(key.value().to_owned());
                         break;
@@ -277,14 +279,14 @@ impl Writer {
                 }
             }
             for key in &doomed {
-                keys.remove(key.as_str()).map_err(|e| fail(e.into()))?;
+                keys.remove(key.as_str()).map_err(|e| storage(path, "prune", e))?;
             }
             KeysStep {
                 removed: doomed.len() as u64,
                 next,
             }
         };
-        txn.commit().map_err(|e| fail(e.into()))?;
+        txn.commit().map_err(|e| storage(path, "prune", e))?;
         Ok(step)
     }
 
