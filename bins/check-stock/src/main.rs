@@ -2,9 +2,9 @@
 //! (`POST /webhook/check-stock`, `GET /health`). `--help` lists every setting.
 
 use clap::Parser;
-use commerce_kit_core::config::{self, ServerArgs};
+use commerce_kit_cli::check_stock::CheckStockArgs;
+use commerce_kit_cli::config::{self, ServerArgs};
 use commerce_kit_core::server;
-use commerce_kit_webhook::cli::CheckStockArgs;
 
 /// mimalloc, as `commerce-kit serve`: fewer instructions per request than glibc
 /// malloc for hyper's many small allocations (see bench/).

@@ -1,9 +1,9 @@
 //! `commerce-kit`: every flow on one port (`serve`), plus tooling subcommands.
 
 use clap::{Parser, Subcommand};
-use commerce_kit_core::config;
-use commerce_kit_events::catalog::CatalogArgs;
-use commerce_kit_events::cli::DeadLettersArgs;
+use commerce_kit_cli::catalog::CatalogArgs;
+use commerce_kit_cli::config;
+use commerce_kit_cli::consumer::DeadLettersArgs;
 
 mod serve;
 

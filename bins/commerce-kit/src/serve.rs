@@ -6,13 +6,13 @@
 //! with credentials, ingestion publishes to Adobe I/O Events and the consumer
 //! receives Adobe's deliveries on `POST /events`.
 
-use commerce_kit_core::config::{self, ConfigError, ServerArgs};
+use commerce_kit_cli::check_stock::CheckStockArgs;
+use commerce_kit_cli::config::{self, ConfigError, ServerArgs};
+use commerce_kit_cli::consumer::ConsumerArgs;
+use commerce_kit_cli::ingestion::{IngestionArgs, PublisherKind};
 use commerce_kit_core::server;
 use commerce_kit_events::bus::LocalBus;
-use commerce_kit_events::cli::ConsumerArgs;
 use commerce_kit_events::local::LocalConsumerHandle;
-use commerce_kit_ingestion::cli::{IngestionArgs, PublisherKind};
-use commerce_kit_webhook::cli::CheckStockArgs;
 
 /// Settings of `commerce-kit serve`: the server's, then each flow's.
 #[derive(Debug, clap::Args)]

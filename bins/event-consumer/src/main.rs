@@ -4,9 +4,9 @@
 //! `--help` lists every setting.
 
 use clap::{Parser, Subcommand};
-use commerce_kit_core::config::{self, ServerArgs};
+use commerce_kit_cli::config::{self, ServerArgs};
+use commerce_kit_cli::consumer::{ConsumerArgs, DeadLettersArgs};
 use commerce_kit_core::server;
-use commerce_kit_events::cli::{ConsumerArgs, DeadLettersArgs};
 
 /// mimalloc: glibc malloc took ~16% of this binary's CPU under load, much of it
 /// contended arena locks (perf, bench/consumer.sh).

@@ -4,9 +4,9 @@
 //! (`--help`); see `commerce_kit_ingestion::cli`.
 
 use clap::Parser;
-use commerce_kit_core::config::{self, ServerArgs};
+use commerce_kit_cli::config::{self, ServerArgs};
+use commerce_kit_cli::ingestion::IngestionArgs;
 use commerce_kit_core::server;
-use commerce_kit_ingestion::cli::IngestionArgs;
 
 /// mimalloc: measured ~15-20% less CPU per request than glibc malloc here
 /// (many small cross-thread allocations: hyper, serde_json, the bus writer).

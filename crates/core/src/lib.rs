@@ -12,11 +12,9 @@
 //! - [`state`]: the [`StateStore`](state::StateStore) trait with in-memory and Redis stores.
 //! - [`http`]: JSON error bodies and the outbound HTTP client builder.
 //! - [`server`]: binding, request ids, health, JSON 404/405, graceful shutdown.
-//! - [`config`]: flags + environment + `.env`, secrets, one-line config errors, logging setup.
 #![deny(missing_docs)]
 
 pub mod body;
-pub mod config;
 pub mod http;
 pub mod op;
 pub mod params;

@@ -49,9 +49,8 @@ pub use request_id::{
 };
 pub use serve::{DEFAULT_READ_TIMEOUT, ServeOptions, serve, serve_with};
 
-/// Tracing target of the `listening on http://IP:PORT` line.
-/// [`config::init_logging`](crate::config::init_logging) keeps it at info
-/// whatever the log level: scripts, tests and operators wait for that line.
+/// Tracing target of the `listening on http://IP:PORT` line. The binaries'
+/// logging setup keeps it at info whatever the log level: scripts, tests and operators wait for that line.
 pub const LISTENING_TARGET: &str = "commerce_kit::listening";
 
 /// What [`serve`] serves: an infallible, cloneable HTTP service whose futures

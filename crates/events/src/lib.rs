@@ -2,10 +2,6 @@
 //! bus, and the events consumer.
 #![deny(missing_docs)]
 
-pub mod bus;
-pub mod catalog;
-pub mod cli;
-pub mod cloudevent;
 pub mod consumer;
 pub mod dedupe;
 pub mod delivery;
@@ -14,10 +10,10 @@ pub mod handlers;
 pub mod local;
 pub mod loop_guard;
 pub mod pipeline;
-pub mod routing;
 pub mod service;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
+pub use commerce_kit_model::{bus, catalog, cloudevent, routing};
 pub use delivery::router;
 pub use service::ConsumerService;

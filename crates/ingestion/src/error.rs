@@ -3,7 +3,7 @@
 use axum::response::{IntoResponse, Response};
 use commerce_kit_core::body::BodyError;
 use commerce_kit_core::http::error_response;
-use commerce_kit_events::catalog::ValueError;
+use commerce_kit_model::catalog::ValueError;
 use http::StatusCode;
 
 use crate::auth::AuthError;

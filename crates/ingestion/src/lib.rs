@@ -5,11 +5,11 @@
 //! - [`auth`]: the [`Authenticator`](auth::Authenticator) trait; no auth, API
 //!   keys, or HMAC signatures ([`auth::sign_request`] signs for back offices).
 //! - [`payload`]: the required parameters, with the starter kit's messages.
-//! - Validation against the [event catalog](commerce_kit_events::catalog).
+//! - Validation against the [event catalog](commerce_kit_model::catalog).
 //! - [`publisher`]: the [`EventPublisher`](publisher::EventPublisher) trait;
 //!   Adobe I/O Events (cached IMS token, retries) or the embedded durable bus.
-//! - [`IngestionService`]: the flow as a plain async function; [`router`]: the
-//!   axum adapter; [`cli::IngestionArgs`]: flags + environment.
+//! - [`IngestionService`]: the flow as a plain async function (built with
+//!   [`IngestionService::builder`]); [`router`]: the axum adapter.
 //!
 //! A 200 (`{"type":"<event>","response":{"success":true,"message":"Event published successfully"}}`)
 //! is sent only once the event is durable in the local bus or acknowledged by
@@ -19,7 +19,6 @@
 #![deny(missing_docs)]
 
 pub mod auth;
-pub mod cli;
 pub mod error;
 mod json;
 pub mod payload;

@@ -8,8 +8,8 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use commerce_kit_core::body::{DEFAULT_BODY_LIMIT, parse_json};
 use commerce_kit_core::state::{MemoryStore, StateStore};
-use commerce_kit_events::catalog::{Catalog, ValueError};
-use commerce_kit_events::cloudevent::CloudEvent;
+use commerce_kit_model::catalog::{Catalog, ValueError};
+use commerce_kit_model::cloudevent::CloudEvent;
 use http::HeaderMap;
 use serde::Serialize;
 
@@ -138,7 +138,7 @@ impl std::fmt::Debug for IngestionService {
 /// ```
 /// use std::sync::Arc;
 /// use commerce_kit_ingestion::{IngestionService, auth::ApiKeyAuth, publisher::LocalBusPublisher};
-/// use commerce_kit_events::bus::LocalBus;
+/// use commerce_kit_model::bus::LocalBus;
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let bus = LocalBus::open(dir.path()).unwrap();

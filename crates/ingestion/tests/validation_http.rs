@@ -4,7 +4,7 @@
 
 mod common;
 
-use commerce_kit_events::catalog::Catalog;
+use commerce_kit_model::catalog::Catalog;
 use common::*;
 use serde_json::{Value, json};
 

@@ -12,7 +12,6 @@
 //! - [`http_checker`]: a checker that asks a back office over HTTP;
 //! - [`signature`]: Commerce webhook signature verification (and a `test-util` signer);
 //! - [`service`]: [`CheckStockService`], the flow; [`router()`]: its axum route;
-//! - [`cli`]: [`CheckStockArgs`](cli::CheckStockArgs), flags + env → a service;
 //! - [`error`]: [`CheckStockError`], every non-success answer in one place.
 //!
 //! ```
@@ -32,7 +31,6 @@
 #![deny(missing_docs)]
 
 pub mod checker;
-pub mod cli;
 pub mod error;
 pub mod http_checker;
 pub mod inventory;

@@ -28,7 +28,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::Bytes;
 use commerce_kit_core::http::is_retryable;
-use commerce_kit_events::cloudevent::CloudEvent;
+use commerce_kit_model::cloudevent::CloudEvent;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};

@@ -1,7 +1,7 @@
 //! Publishing to the embedded durable bus.
 
-use commerce_kit_events::bus::{BusError, LocalBus};
-use commerce_kit_events::cloudevent::CloudEvent;
+use commerce_kit_model::bus::{BusError, LocalBus};
+use commerce_kit_model::cloudevent::CloudEvent;
 
 use super::{Delivery, EventPublisher, PublishError};
 

@@ -1,7 +1,7 @@
 //! Where accepted events go: the [`EventPublisher`] trait, the embedded
 //! [`LocalBusPublisher`] and the Adobe [`IoEventsPublisher`].
 
-use commerce_kit_events::cloudevent::CloudEvent;
+use commerce_kit_model::cloudevent::CloudEvent;
 
 pub mod ims;
 pub mod ingress_client;

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use commerce_kit_core::server;
-use commerce_kit_events::bus::LocalBus;
 use commerce_kit_ingestion::publisher::LocalBusPublisher;
 use commerce_kit_ingestion::{IngestionService, IngestionServiceBuilder, router};
+use commerce_kit_model::bus::LocalBus;
 use serde_json::{Value, json};
 
 /// A running server.

@@ -41,8 +41,8 @@ impl LocalBus {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use commerce_kit_events::bus::LocalBus;
-    /// use commerce_kit_events::cloudevent::CloudEvent;
+    /// use commerce_kit_model::bus::LocalBus;
+    /// use commerce_kit_model::cloudevent::CloudEvent;
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@
 //! `recipientclientid`) are kept and serialized back unchanged.
 //!
 //! ```
-//! use commerce_kit_events::cloudevent::CloudEvent;
+//! use commerce_kit_model::cloudevent::CloudEvent;
 //! use serde_json::json;
 //!
 //! let event = CloudEvent::new(

@@ -27,23 +27,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::ConfigError;
 use clap::builder::BoolishValueParser;
-use commerce_kit_core::config::ConfigError;
 use commerce_kit_core::http::ClientTimeouts;
 use commerce_kit_core::state::{MemoryStore, StateStore};
 use secrecy::SecretString;
 
-use crate::bus::LocalBus;
-use crate::consumer::{Consumer, ConsumerBuilder};
-use crate::delivery::signature::{DEFAULT_KEY_BASE_URL, MAX_KEY_CACHE_TTL};
-use crate::delivery::{
+use commerce_kit_events::consumer::{Consumer, ConsumerBuilder};
+use commerce_kit_events::delivery::signature::{DEFAULT_KEY_BASE_URL, MAX_KEY_CACHE_TTL};
+use commerce_kit_events::delivery::{
     DEFAULT_EVENTS_BODY_LIMIT, Delivery, DeliveryOptions, SignatureVerifier, ValidationPolicy, Verification,
 };
-use crate::handler::EventHandler;
-use crate::handlers::{ForwardingHandler, ForwardingOptions, LoggingHandler};
-use crate::local::{DEFAULT_CONSUMER_NAME, LocalOptions};
-use crate::loop_guard::LoopGuardRule;
-use crate::service::ConsumerService;
+use commerce_kit_events::handler::EventHandler;
+use commerce_kit_events::handlers::{ForwardingHandler, ForwardingOptions, LoggingHandler};
+use commerce_kit_events::local::{DEFAULT_CONSUMER_NAME, LocalOptions};
+use commerce_kit_events::loop_guard::LoopGuardRule;
+use commerce_kit_events::service::ConsumerService;
+use commerce_kit_model::bus::LocalBus;
 
 /// Settings of the events consumer (`GET|POST /events` and the local-bus loop).
 #[derive(Debug, Clone, clap::Args)]
@@ -570,9 +570,9 @@ pub struct DeadLettersArgs {
 impl DeadLettersArgs {
     /// Prints the dead letters to stdout as JSON lines, oldest first:
     /// `{"offset":…,"at":…,"reason":…,"event":{…}}`. Fails while a server holds the journal.
-    pub async fn print(&self) -> Result<(), crate::bus::BusError> {
+    pub async fn print(&self) -> Result<(), commerce_kit_model::bus::BusError> {
         let bus = LocalBus::open(&self.data_dir)?;
-        for letter in crate::local::dead_letters_json(&bus, &self.consumer).await? {
+        for letter in commerce_kit_events::local::dead_letters_json(&bus, &self.consumer).await? {
             println!("{letter}");
         }
         Ok(())

@@ -1,8 +1,8 @@
 //! The built-in catalog: the starter kit's back-office events, their samples
 //! and schemas, and the exact validation messages.
 
-use commerce_kit_events::catalog::payload::*;
-use commerce_kit_events::catalog::{BACKOFFICE, Catalog, CatalogMode, ValueError};
+use commerce_kit_model::catalog::payload::*;
+use commerce_kit_model::catalog::{BACKOFFICE, Catalog, CatalogMode, ValueError};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use commerce_kit_events::bus::{HeldBack, LocalBus, Pruned};
-use commerce_kit_events::cloudevent::CloudEvent;
+use commerce_kit_model::bus::{HeldBack, LocalBus, Pruned};
+use commerce_kit_model::cloudevent::CloudEvent;
 use serde_json::json;
 
 fn event(i: u64) -> CloudEvent {

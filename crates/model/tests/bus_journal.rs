@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use commerce_kit_events::bus::{BusError, BusRecord, FILE_NAME, LocalBus};
-use commerce_kit_events::cloudevent::CloudEvent;
+use commerce_kit_model::bus::{BusError, BusRecord, FILE_NAME, LocalBus};
+use commerce_kit_model::cloudevent::CloudEvent;
 use serde_json::json;
 
 fn event(i: u64) -> CloudEvent {

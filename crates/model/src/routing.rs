@@ -28,7 +28,7 @@
 //! Every error is a 400 (Adobe I/O Events does not retry it):
 //!
 //! ```
-//! use commerce_kit_events::routing::route;
+//! use commerce_kit_model::routing::route;
 //! use serde_json::json;
 //!
 //! let r = route(
@@ -201,7 +201,7 @@ impl EventCode<'_> {
 /// Splits a Commerce or back-office event type; `None` for any other shape.
 ///
 /// ```
-/// use commerce_kit_events::routing::{parse_event_code, Origin};
+/// use commerce_kit_model::routing::{parse_event_code, Origin};
 /// let c = parse_event_code("com.adobe.commerce.p1.observer.customer_save_commit_after").unwrap();
 /// assert_eq!((c.origin, c.prefix, c.event), (Origin::Commerce, Some("p1"), "customer_save_commit_after"));
 /// let b = parse_event_code("my_app.be-observer.customer_create").unwrap();

@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
-use commerce_kit_events::catalog::{Catalog, CatalogArgs, CatalogMode};
+use commerce_kit_model::catalog::{Catalog, CatalogMode};
 use serde_json::{Value, json};
 
 struct Dir(tempfile::TempDir);
@@ -283,33 +282,4 @@ fn malformed_files_are_startup_errors_naming_the_file_and_the_problem() {
             absent.display()
         )
     );
-}
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    catalog: CatalogArgs,
-}
-
-#[test]
-fn catalog_args_default_to_the_builtin_catalog_and_take_a_file_and_mode() {
-    let cli = Cli::try_parse_from(["x"]).expect("defaults");
-    assert_eq!(cli.catalog.events_catalog_mode, CatalogMode::Extend);
-    assert_eq!(cli.catalog.load().expect("builtin").len(), 13);
-
-    let dir = Dir::new();
-    let file = dir.json(
-        "events.json",
-        &json!({"a": {"erp": {"erp.x": {"sampleEventTemplate": {}}}}}),
-    );
-    let cli = Cli::try_parse_from([
-        "x",
-        "--events-catalog-file",
-        file.to_str().expect("utf8"),
-        "--events-catalog-mode",
-        "replace",
-    ])
-    .expect("flags");
-    assert_eq!(cli.catalog.load().expect("file").len(), 1);
-    assert!(Cli::try_parse_from(["x", "--events-catalog-mode", "merge"]).is_err());
 }

@@ -19,7 +19,7 @@ use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::body::DEFAULT_BODY_LIMIT;
+use commerce_kit_core::body::DEFAULT_BODY_LIMIT;
 
 mod log_writer;
 mod text_log;
@@ -77,9 +77,9 @@ impl ServerArgs {
         Duration::from_secs(self.shutdown_grace_secs)
     }
 
-    /// What [`server::serve_with`](crate::server::serve_with) needs; a zero
+    /// What [`server::serve_with`](commerce_kit_core::server::serve_with) needs; a zero
     /// read timeout is refused.
-    pub fn serve_options(&self) -> Result<crate::server::ServeOptions, ConfigError> {
+    pub fn serve_options(&self) -> Result<commerce_kit_core::server::ServeOptions, ConfigError> {
         if self.read_timeout_secs == 0 {
             return Err(ConfigError::setting(
                 "--read-timeout-secs",
@@ -87,7 +87,7 @@ impl ServerArgs {
                 "must be greater than 0",
             ));
         }
-        Ok(crate::server::ServeOptions {
+        Ok(commerce_kit_core::server::ServeOptions {
             grace: self.shutdown_grace(),
             read_timeout: Duration::from_secs(self.read_timeout_secs),
         })
@@ -173,7 +173,7 @@ pub struct LogGuard(#[allow(dead_code)] log_writer::WriterGuard);
 /// non-blocking (but never lossy) writer. The level comes from `LOG_LEVEL`, else
 /// `RUST_LOG`, else `info`; both accept `EnvFilter` directives. The
 /// `listening on http://IP:PORT` line is printed at any level (see
-/// [`server::LISTENING_TARGET`](crate::server::LISTENING_TARGET)).
+/// [`server::LISTENING_TARGET`](commerce_kit_core::server::LISTENING_TARGET)).
 pub fn init_logging(format: LogFormat) -> Result<LogGuard, ConfigError> {
     let (directives, source) = match (std::env::var("LOG_LEVEL"), std::env::var("RUST_LOG")) {
         (Ok(v), _) if !v.is_empty() => (v, "LOG_LEVEL"),
@@ -228,11 +228,11 @@ impl LogFilter {
     /// they name it themselves, the `listening on` line's target is kept at
     /// info, so that line is printed whatever the level.
     fn parse(directives: &str) -> Result<Self, String> {
-        let keep_listening = !directives.contains(crate::server::LISTENING_TARGET);
+        let keep_listening = !directives.contains(commerce_kit_core::server::LISTENING_TARGET);
         let plain = !directives.contains(['[', '{']);
         if plain && let Ok(targets) = directives.parse::<Targets>() {
             let targets = if keep_listening {
-                targets.with_target(crate::server::LISTENING_TARGET, tracing::Level::INFO)
+                targets.with_target(commerce_kit_core::server::LISTENING_TARGET, tracing::Level::INFO)
             } else {
                 targets
             };
@@ -240,7 +240,7 @@ impl LogFilter {
         }
         let mut filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
         if keep_listening {
-            let always = format!("{}=info", crate::server::LISTENING_TARGET)
+            let always = format!("{}=info", commerce_kit_core::server::LISTENING_TARGET)
                 .parse()
                 .map_err(|e| format!("listening line log directive: {e}"))?;
             filter = filter.add_directive(always);
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn plain_directives_use_the_lock_free_filter_and_keep_the_listening_line() {
-        assert_eq!(crate::server::LISTENING_TARGET, "commerce_kit::listening");
+        assert_eq!(commerce_kit_core::server::LISTENING_TARGET, "commerce_kit::listening");
         assert_eq!(let_through("info"), (true, [true, true, false, false, true]));
         assert_eq!(let_through("WARN"), (true, [true, false, false, false, true]));
         assert_eq!(let_through("error"), (true, [true, false, false, false, false]));

@@ -29,19 +29,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use commerce_kit_core::config::{ConfigError, comma_list};
+use crate::catalog::CatalogArgs;
+use crate::config::{ConfigError, comma_list};
 use commerce_kit_core::http::{ClientTimeouts, client};
 use commerce_kit_core::state::StateStore;
-use commerce_kit_events::bus::LocalBus;
-use commerce_kit_events::catalog::CatalogArgs;
+use commerce_kit_model::bus::LocalBus;
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth::{ApiKeyAuth, Authenticator, HmacAuth, NoAuth};
-use crate::publisher::ims::{ImsCredentials, ImsTokenProvider};
-use crate::publisher::ingress_client::IngressClientError;
-use crate::publisher::{EventPublisher, IngressClient, IoEventsOptions, IoEventsPublisher, LocalBusPublisher};
-use crate::service::{IngestionService, LOCAL_SOURCE};
+use commerce_kit_ingestion::auth::{ApiKeyAuth, Authenticator, HmacAuth, NoAuth};
+use commerce_kit_ingestion::publisher::ims::{ImsCredentials, ImsTokenProvider};
+use commerce_kit_ingestion::publisher::ingress_client::IngressClientError;
+use commerce_kit_ingestion::publisher::{
+    EventPublisher, IngressClient, IoEventsOptions, IoEventsPublisher, LocalBusPublisher,
+};
+use commerce_kit_ingestion::{IngestionService, LOCAL_SOURCE};
 
 /// How back offices authenticate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -4,11 +4,11 @@
 //! [`Catalog::builtin`] is the starter kit's list of back-office events
 //! (`be-observer.*`: product, customer, customer-group, order, stock). A
 //! starter-kit style `events.json` can extend or replace it (see
-//! [`Catalog::load`] and [`CatalogArgs`]). Schemas are compiled once, when the
+//! [`Catalog::load`] and [`CatalogMode`]). Schemas are compiled once, when the
 //! catalog is built; [`Catalog::validate`] is then cheap.
 //!
 //! ```
-//! use commerce_kit_events::catalog::Catalog;
+//! use commerce_kit_model::catalog::Catalog;
 //! use serde_json::json;
 //!
 //! let catalog = Catalog::builtin();
@@ -33,15 +33,24 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-mod args;
 mod builtin;
 mod error;
 mod file;
 pub mod payload;
 
-pub use args::{CatalogArgs, CatalogMode};
 pub use builtin::BACKOFFICE;
 pub use error::{CatalogError, ValueError};
+
+/// How an `events.json` combines with the built-in catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CatalogMode {
+    /// The file's events are added to the built-in ones; a code defined in both
+    /// takes the file's sample (and schema, if the file gives one).
+    #[default]
+    Extend,
+    /// Only the file's events exist.
+    Replace,
+}
 
 /// Longest event code echoed back in an error message.
 const MAX_ECHOED_CODE: usize = 120;

@@ -24,11 +24,11 @@
 //! Dead letters are kept (they hold their own copy of the event). Removal runs
 //! in steps of a few thousand rows, so appends are not held up. The file does
 //! not shrink; its freed pages are reused. The local-bus loop runs it every
-//! hour ([`LocalOptions::retention`](crate::local::LocalOptions::retention)).
+//! hour (the consumer's `LocalOptions::retention` in commerce-kit-events).
 //!
 //! ```
-//! use commerce_kit_events::bus::LocalBus;
-//! use commerce_kit_events::cloudevent::CloudEvent;
+//! use commerce_kit_model::bus::LocalBus;
+//! use commerce_kit_model::cloudevent::CloudEvent;
 //! use serde_json::json;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -230,8 +230,8 @@ impl LocalBus {
     /// back office retrying after a crash or restart is not published twice.
     ///
     /// ```
-    /// use commerce_kit_events::bus::LocalBus;
-    /// use commerce_kit_events::cloudevent::CloudEvent;
+    /// use commerce_kit_model::bus::LocalBus;
+    /// use commerce_kit_model::cloudevent::CloudEvent;
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let dir = tempfile::tempdir().unwrap();

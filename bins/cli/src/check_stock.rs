@@ -21,15 +21,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use commerce_kit_core::config::{ConfigError, ServerArgs, secret_from_value_or_file};
+use crate::config::{ConfigError, ServerArgs, secret_from_value_or_file};
 use commerce_kit_core::http::ClientTimeouts;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::checker::StockChecker;
-use crate::http_checker::HttpStockChecker;
-use crate::inventory::{DEMO_INVENTORY, InventoryChecker};
-use crate::service::CheckStockService;
-use crate::signature::CommerceSignatureVerifier;
+use commerce_kit_webhook::checker::StockChecker;
+use commerce_kit_webhook::http_checker::HttpStockChecker;
+use commerce_kit_webhook::inventory::{DEMO_INVENTORY, InventoryChecker};
+use commerce_kit_webhook::service::CheckStockService;
+use commerce_kit_webhook::signature::CommerceSignatureVerifier;
 
 /// Settings of the check-stock webhook (`POST /webhook/check-stock`).
 #[derive(Debug, Clone, clap::Args)]
@@ -138,7 +138,7 @@ impl CheckStockArgs {
             tracing::warn!(
                 "check-stock signatures are NOT verified: anyone who can reach POST {} can ask for stock checks \
                  (set COMMERCE_WEBHOOK_PUBLIC_KEY or COMMERCE_WEBHOOK_PUBLIC_KEY_FILE to Commerce's webhook public key)",
-                crate::router::CHECK_STOCK_PATH
+                commerce_kit_webhook::CHECK_STOCK_PATH
             );
         }
         tracing::info!(
@@ -146,7 +146,7 @@ impl CheckStockArgs {
             deadline_ms = self.stock_check_timeout_ms,
             signature_verification = signed,
             "check-stock ready on POST {}",
-            crate::router::CHECK_STOCK_PATH
+            commerce_kit_webhook::CHECK_STOCK_PATH
         );
         Ok(service)
     }
