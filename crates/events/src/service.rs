@@ -2,12 +2,18 @@
 //! `GET|POST /events` router and the local-bus loop.
 //!
 //! ```no_run
-//! # async fn run(args: commerce_kit_events::cli::ConsumerArgs, bus: commerce_kit_events::bus::LocalBus)
-//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run(bus: commerce_kit_events::bus::LocalBus) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
 //! use commerce_kit_core::server;
+//! use commerce_kit_core::state::MemoryStore;
+//! use commerce_kit_events::ConsumerService;
+//! use commerce_kit_events::consumer::Consumer;
+//! use commerce_kit_events::delivery::{Delivery, DeliveryOptions};
+//! use commerce_kit_events::local::LocalOptions;
 //!
-//! let store = args.state_store().await?;
-//! let events = args.build(store, Some(bus))?;
+//! let consumer = Consumer::builder(Arc::new(MemoryStore::new())).build();
+//! let delivery = Delivery::new(consumer, DeliveryOptions::default());
+//! let events = ConsumerService::new(delivery, Some(bus), LocalOptions::default());
 //! let local = events.spawn_local(); // None without a bus
 //! let listener = server::bind("127.0.0.1:8080".parse()?).await?;
 //! server::serve(listener, server::app(events.router()), server::shutdown_signal(), std::time::Duration::from_secs(30)).await?;
@@ -22,7 +28,7 @@ use crate::consumer::Consumer;
 use crate::delivery::{Delivery, router};
 use crate::local::{LocalConsumerHandle, LocalOptions, spawn_local};
 
-/// The events consumer, built from configuration ([`crate::cli::ConsumerArgs::build`]).
+/// The events consumer: the delivery endpoint and, when given, the local bus it consumes.
 #[derive(Debug, Clone)]
 pub struct ConsumerService {
     delivery: Delivery,
