@@ -21,9 +21,12 @@
 //! | `--events-catalog-file FILE` | `EVENTS_CATALOG_FILE` | none (built-in catalog) |
 //! | `--events-catalog-mode MODE` | `EVENTS_CATALOG_MODE` | `extend` (`replace`) |
 //!
-//! Adobe I/O Events is used when `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` and
-//! `IO_EVENTS_PROVIDER_ID` are all set; with none of them, events go to the
-//! embedded durable bus in `DATA_DIR`; some but not all is a start-up error.
+//! Adobe I/O Events is used when `OAUTH_CLIENT_SECRET` and
+//! `IO_EVENTS_PROVIDER_ID` are set (with `OAUTH_CLIENT_ID`); with neither,
+//! events go to the embedded durable bus in `DATA_DIR`; one without the other
+//! is a start-up error. `OAUTH_CLIENT_ID` alone selects nothing: it is the
+//! Adobe project's client id, which the consumer of `commerce-kit serve` reads
+//! too (as the expected recipient of deliveries).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -166,9 +169,9 @@ pub struct IngestionArgs {
 /// Which publisher the settings select.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublisherKind {
-    /// Adobe I/O Events (all three credentials set).
+    /// Adobe I/O Events (client id, client secret and provider id set).
     IoEvents,
-    /// The embedded durable bus (no I/O Events credentials).
+    /// The embedded durable bus (neither client secret nor provider id set).
     LocalBus,
 }
 
@@ -190,41 +193,45 @@ fn url(flag: &str, env: &str, raw: &str) -> Result<Url, ConfigError> {
 }
 
 impl IngestionArgs {
-    /// I/O Events when its three credentials are set, the local bus when none
-    /// is; some but not all is an error naming the missing ones.
+    /// I/O Events when the publisher's own settings (`OAUTH_CLIENT_SECRET` and
+    /// `IO_EVENTS_PROVIDER_ID`) are set, with `OAUTH_CLIENT_ID`; the local bus
+    /// when neither is; one without the other (or without a client id) is an
+    /// error naming what is missing.
+    ///
+    /// `OAUTH_CLIENT_ID` alone selects nothing: it is the Adobe project's
+    /// client id, which `commerce-kit serve`'s consumer also reads (the
+    /// expected `recipientclientid` of deliveries), so setting it for the
+    /// consumer leaves ingestion on the local bus.
     pub fn publisher_kind(&self) -> Result<PublisherKind, ConfigError> {
         let io = &self.io_events;
+        let secret = present(io.oauth_client_secret.as_ref().map(|s| s.expose_secret()));
+        let provider = present(io.io_events_provider_id.as_deref());
+        if !secret && !provider {
+            return Ok(PublisherKind::LocalBus);
+        }
         let settings = [
             (
                 "OAUTH_CLIENT_ID",
                 "--oauth-client-id",
                 present(io.oauth_client_id.as_deref()),
             ),
-            (
-                "OAUTH_CLIENT_SECRET",
-                "--oauth-client-secret",
-                present(io.oauth_client_secret.as_ref().map(|s| s.expose_secret())),
-            ),
-            (
-                "IO_EVENTS_PROVIDER_ID",
-                "--io-events-provider-id",
-                present(io.io_events_provider_id.as_deref()),
-            ),
+            ("OAUTH_CLIENT_SECRET", "--oauth-client-secret", secret),
+            ("IO_EVENTS_PROVIDER_ID", "--io-events-provider-id", provider),
         ];
         let missing: Vec<String> = settings
             .iter()
             .filter(|(_, _, set)| !set)
             .map(|(env, flag, _)| format!("{env} ({flag})"))
             .collect();
-        match missing.len() {
-            0 => Ok(PublisherKind::IoEvents),
-            3 => Ok(PublisherKind::LocalBus),
-            _ => Err(ConfigError(format!(
-                "Adobe I/O Events is partly configured: missing {}; set OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and \
-                 IO_EVENTS_PROVIDER_ID to publish to I/O Events, or none of them to use the local bus",
-                missing.join(", ")
-            ))),
+        if missing.is_empty() {
+            return Ok(PublisherKind::IoEvents);
         }
+        Err(ConfigError(format!(
+            "Adobe I/O Events publishing is partly configured: missing {}; set OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET \
+             and IO_EVENTS_PROVIDER_ID to publish to I/O Events, or leave OAUTH_CLIENT_SECRET and \
+             IO_EVENTS_PROVIDER_ID unset to use the local bus",
+            missing.join(", ")
+        )))
     }
 
     /// Validates the settings and builds the service, opening the local bus in

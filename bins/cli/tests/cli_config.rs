@@ -89,22 +89,45 @@ fn defaults_select_the_local_bus_without_auth() {
 }
 
 #[test]
+fn the_client_id_alone_is_the_consumers_and_keeps_the_local_bus() {
+    let a = args(&["--oauth-client-id", "client-1"]);
+    assert_eq!(a.publisher_kind().expect("kind"), PublisherKind::LocalBus);
+    let both = args(&[
+        "--oauth-client-id",
+        "client-1",
+        "--oauth-client-secret",
+        "s3cret",
+        "--io-events-provider-id",
+        PROVIDER,
+    ]);
+    assert_eq!(both.publisher_kind().expect("kind"), PublisherKind::IoEvents);
+}
+
+#[test]
 fn configuration_errors_name_the_settings() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
     let cases: Vec<(Vec<&str>, String)> = vec![
         (
-            vec!["--oauth-client-id", "abc"],
-            "invalid configuration: Adobe I/O Events is partly configured: missing OAUTH_CLIENT_SECRET (--oauth-client-secret), \
-             IO_EVENTS_PROVIDER_ID (--io-events-provider-id); set OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and IO_EVENTS_PROVIDER_ID \
-             to publish to I/O Events, or none of them to use the local bus"
+            vec!["--oauth-client-secret", "s3cret"],
+            "invalid configuration: Adobe I/O Events publishing is partly configured: missing OAUTH_CLIENT_ID \
+             (--oauth-client-id), IO_EVENTS_PROVIDER_ID (--io-events-provider-id); set OAUTH_CLIENT_ID, \
+             OAUTH_CLIENT_SECRET and IO_EVENTS_PROVIDER_ID to publish to I/O Events, or leave OAUTH_CLIENT_SECRET \
+             and IO_EVENTS_PROVIDER_ID unset to use the local bus"
+                .into(),
+        ),
+        (
+            vec!["--oauth-client-id", "abc", "--io-events-provider-id", PROVIDER],
+            "invalid configuration: Adobe I/O Events publishing is partly configured: missing OAUTH_CLIENT_SECRET \
+             (--oauth-client-secret); set OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and IO_EVENTS_PROVIDER_ID to publish \
+             to I/O Events, or leave OAUTH_CLIENT_SECRET and IO_EVENTS_PROVIDER_ID unset to use the local bus"
                 .into(),
         ),
         (
             vec!["--oauth-client-secret", "s3cret", "--io-events-provider-id", PROVIDER],
-            "invalid configuration: Adobe I/O Events is partly configured: missing OAUTH_CLIENT_ID (--oauth-client-id); set \
-             OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and IO_EVENTS_PROVIDER_ID to publish to I/O Events, or none of them to use \
-             the local bus"
+            "invalid configuration: Adobe I/O Events publishing is partly configured: missing OAUTH_CLIENT_ID \
+             (--oauth-client-id); set OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and IO_EVENTS_PROVIDER_ID to publish to \
+             I/O Events, or leave OAUTH_CLIENT_SECRET and IO_EVENTS_PROVIDER_ID unset to use the local bus"
                 .into(),
         ),
         (

@@ -96,3 +96,54 @@ fn serve_reports_a_bad_setting_in_one_line() {
         "error: invalid configuration: --stock-check-timeout-ms (STOCK_CHECK_TIMEOUT_MS): must be greater than 0"
     );
 }
+
+/// The README's I/O Events registration on `serve`: setting only the project's
+/// client id (what the consumer needs) turns signature checks on for
+/// `POST /events` and leaves ingestion on the local bus, instead of stopping
+/// the server with "I/O Events publishing is partly configured".
+#[tokio::test]
+async fn serve_with_only_the_consumers_client_id_verifies_signed_deliveries() {
+    use commerce_kit_events::test_util::{AdobeSigner, FakeKeyHost};
+    let keys = FakeKeyHost::with_test_keys().await.expect("keys");
+    let server = Server::start(
+        EXE,
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("OAUTH_CLIENT_ID", "client-1"),
+            ("IO_EVENTS_KEY_BASE_URL", keys.base_url()),
+        ],
+    );
+    let body = serde_json::to_vec(&json!({"specversion": "1.0", "id": "s-1", "source": "urn:uuid:p",
+        "type": "com.adobe.commerce.observer.catalog_product_delete_commit_after",
+        "recipientclientid": "client-1", "data": {"value": {"sku": "24-MB01"}}}))
+    .expect("json");
+    let http = reqwest::Client::new();
+    let unsigned = http
+        .post(server.url("/events"))
+        .body(body.clone())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(unsigned.status(), 401);
+    let signed = http
+        .post(server.url("/events"))
+        .headers(AdobeSigner::test_keys().headers(&body))
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(signed.status(), 200);
+    assert_eq!(
+        signed.json::<Value>().await.expect("json")["response"]["success"],
+        json!(true)
+    );
+    assert_eq!(keys.total_fetches(), 1);
+    let (status, logs) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{logs}");
+    assert!(logs.contains("ingestion publishes to the local durable bus"), "{logs}");
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("events consumer ready") && l.contains("verify_signatures=true")),
+        "{logs}"
+    );
+}

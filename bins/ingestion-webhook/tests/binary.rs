@@ -249,9 +249,9 @@ fn configuration_errors_exit_2_with_one_line() {
     assert_eq!(status.code(), Some(2));
     assert_eq!(
         stderr,
-        "error: invalid configuration: Adobe I/O Events is partly configured: missing IO_EVENTS_PROVIDER_ID \
+        "error: invalid configuration: Adobe I/O Events publishing is partly configured: missing IO_EVENTS_PROVIDER_ID \
          (--io-events-provider-id); set OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and IO_EVENTS_PROVIDER_ID to publish to \
-         I/O Events, or none of them to use the local bus\n"
+         I/O Events, or leave OAUTH_CLIENT_SECRET and IO_EVENTS_PROVIDER_ID unset to use the local bus\n"
     );
 }
 
