@@ -5,8 +5,7 @@
 //! sees a generic message). The service runs it with a deadline and a panic guard.
 //!
 //! ```
-//! use commerce_kit_webhook::{CheckStockRequest, CheckerError, StockChecker, StockVerdict};
-//! use commerce_kit_core::async_trait;
+//! use commerce_kit_webhook::{async_trait, CheckStockRequest, CheckerError, StockChecker, StockVerdict};
 //!
 //! struct NoBags;
 //!
@@ -17,6 +16,29 @@
 //!             Some(item) => Ok(StockVerdict::unavailable(format!("{} is sold out", item.sku))),
 //!             None => Ok(StockVerdict::Available),
 //!         }
+//!     }
+//! }
+//! ```
+//!
+//! A checker's failures are [`CheckerError`]s, and the errors a checker
+//! usually meets (`reqwest`, `std::io`, `serde_json`, a `tokio` timeout, a
+//! joined task) convert into one, so its body can use `?`:
+//!
+//! ```
+//! use commerce_kit_webhook::{async_trait, CheckStockRequest, CheckerError, StockChecker, StockVerdict};
+//!
+//! /// Reads the SKUs on sale from a file on every call.
+//! struct OnSaleFile(std::path::PathBuf);
+//!
+//! #[async_trait]
+//! impl StockChecker for OnSaleFile {
+//!     async fn check(&self, request: &CheckStockRequest) -> Result<StockVerdict, CheckerError> {
+//!         let text = tokio::fs::read_to_string(&self.0).await?; // std::io::Error
+//!         let on_sale: Vec<String> = serde_json::from_str(&text)?; // serde_json::Error
+//!         Ok(match request.items.iter().find(|item| !on_sale.contains(&item.sku)) {
+//!             Some(item) => StockVerdict::unavailable(format!("{} is not sold here", item.sku)),
+//!             None => StockVerdict::Available,
+//!         })
 //!     }
 //! }
 //! ```
@@ -35,10 +57,16 @@
 //! });
 //! let _shared: std::sync::Arc<dyn StockChecker> = std::sync::Arc::new(checker);
 //! ```
+//!
+//! `Arc<T>` and `Box<T>` of a checker (`T` may be `dyn StockChecker`) are
+//! checkers as well, which forward every call to `T`.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
-use commerce_kit_core::async_trait;
+use async_trait::async_trait;
+use reqwest::Url;
 
 use crate::request::CheckStockRequest;
 
@@ -65,8 +93,38 @@ impl StockVerdict {
 
 /// A checker could not decide (back office down, bad answer, …).
 ///
-/// The message is for the logs (operators), never shown to the shopper; keep
-/// secrets out of it.
+/// The message is for the logs (operators), never shown to the shopper, who
+/// gets a generic message; keep secrets out of it.
+///
+/// The errors a checker usually meets convert into it with `From`, so `?`
+/// works in [`StockChecker::check`]: [`reqwest::Error`] (its URL shown without
+/// credentials, query or fragment), [`std::io::Error`], [`serde_json::Error`],
+/// [`tokio::time::error::Elapsed`], [`tokio::task::JoinError`], the HTTP client
+/// builder's [`ClientBuildError`](commerce_kit_core::http::ClientBuildError),
+/// and a plain `String` or `&str` message. Each becomes a message naming what
+/// failed and why:
+///
+/// ```
+/// use commerce_kit_webhook::CheckerError;
+///
+/// fn read_limits() -> Result<u32, CheckerError> {
+///     let text = std::fs::read_to_string("/no/such/limits.json")?;
+///     let limit: u32 = serde_json::from_str(&text)?;
+///     Ok(limit)
+/// }
+///
+/// let err = read_limits().unwrap_err();
+/// assert!(err.to_string().starts_with("I/O error: "), "{err}");
+///
+/// let json: Result<u32, CheckerError> = serde_json::from_str("\"x\"").map_err(CheckerError::from);
+/// assert_eq!(
+///     json.unwrap_err().to_string(),
+///     "unexpected JSON: invalid type: string \"x\", expected u32 at line 1 column 3"
+/// );
+///
+/// let sku = None::<&str>.ok_or("the cart names no SKU");
+/// assert_eq!(sku.map_err(CheckerError::from).unwrap_err(), CheckerError::new("the cart names no SKU"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct CheckerError(pub String);
@@ -78,9 +136,201 @@ impl CheckerError {
     }
 }
 
+/// A request that failed: the message names the URL without credentials,
+/// query or fragment, and the cause (the innermost error's text, which never
+/// repeats the URL).
+///
+/// ```
+/// use commerce_kit_webhook::CheckerError;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // A port nothing listens on.
+/// let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+/// let asked = async {
+///     let response = reqwest::get(format!("http://user:pw@{closed}/stock/A?key=s3cret")).await?;
+///     Ok::<_, CheckerError>(response.status())
+/// };
+/// let message = asked.await.unwrap_err().to_string();
+/// assert!(message.starts_with(&format!("HTTP request to http://{closed}/stock/A could not connect: ")), "{message}");
+/// assert!(!message.contains("s3cret") && !message.contains("pw"), "{message}");
+/// # }
+/// ```
+///
+/// A status turned into an error (`error_for_status`) reads
+/// `HTTP request to http://erp.example/stock/A answered 503 Service Unavailable`;
+/// a timeout, `HTTP request to … timed out`; a body that `json()` could not
+/// decode, `HTTP request to … answered a body that could not be decoded: …`.
+impl From<reqwest::Error> for CheckerError {
+    fn from(err: reqwest::Error) -> Self {
+        let target = match err.url() {
+            Some(url) => format!("HTTP request to {}", shown_url(url)),
+            None => "HTTP request".to_owned(),
+        };
+        let what = if err.is_timeout() {
+            "timed out".to_owned()
+        } else if let (true, Some(status)) = (err.is_status(), err.status()) {
+            format!("answered {status}")
+        } else if err.is_connect() {
+            format!("could not connect: {}", root_cause(&err))
+        } else if err.is_decode() {
+            format!("answered a body that could not be decoded: {}", root_cause(&err))
+        } else if err.is_builder() {
+            format!("could not be built: {}", root_cause(&err))
+        } else if err.is_redirect() {
+            format!("failed on a redirect: {}", root_cause(&err))
+        } else {
+            format!("failed: {}", root_cause(&err))
+        };
+        CheckerError(format!("{target} {what}"))
+    }
+}
+
+/// `I/O error: <the error>`.
+///
+/// ```
+/// use commerce_kit_webhook::CheckerError;
+///
+/// let err = CheckerError::from(std::io::Error::other("disk on fire"));
+/// assert_eq!(err.to_string(), "I/O error: disk on fire");
+/// ```
+impl From<std::io::Error> for CheckerError {
+    fn from(err: std::io::Error) -> Self {
+        CheckerError(format!("I/O error: {err}"))
+    }
+}
+
+/// `invalid JSON: …` for a syntax error or a truncated text, `unexpected
+/// JSON: …` for well-formed JSON of the wrong shape (or a value that cannot
+/// be serialized), `JSON I/O error: …` when a reader or writer failed.
+///
+/// ```
+/// use commerce_kit_webhook::CheckerError;
+///
+/// let syntax = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+/// assert_eq!(CheckerError::from(syntax).to_string(), "invalid JSON: EOF while parsing an object at line 1 column 1");
+/// ```
+impl From<serde_json::Error> for CheckerError {
+    fn from(err: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let what = match err.classify() {
+            Category::Syntax | Category::Eof => "invalid JSON",
+            Category::Data => "unexpected JSON",
+            Category::Io => "JSON I/O error",
+        };
+        CheckerError(format!("{what}: {err}"))
+    }
+}
+
+/// `timed out`, for a [`tokio::time::timeout`] of the checker's own (the
+/// service's deadline needs none).
+///
+/// ```
+/// use std::time::Duration;
+/// use commerce_kit_webhook::CheckerError;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let slow = async {
+///     tokio::time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await?;
+///     Ok::<_, CheckerError>(())
+/// };
+/// assert_eq!(slow.await, Err(CheckerError::new("timed out")));
+/// # }
+/// ```
+impl From<tokio::time::error::Elapsed> for CheckerError {
+    fn from(_: tokio::time::error::Elapsed) -> Self {
+        CheckerError::new("timed out")
+    }
+}
+
+/// `background task failed: <the task panicked / was cancelled…>`, for a task
+/// the checker spawned (`tokio::task::spawn_blocking` around a blocking client,
+/// say).
+///
+/// ```
+/// use commerce_kit_webhook::CheckerError;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let joined = async {
+///     let task = tokio::spawn(std::future::pending::<()>());
+///     task.abort();
+///     task.await?;
+///     Ok::<_, CheckerError>(())
+/// };
+/// let message = joined.await.unwrap_err().to_string();
+/// assert!(message.starts_with("background task failed: ") && message.ends_with("was cancelled"), "{message}");
+/// # }
+/// ```
+impl From<tokio::task::JoinError> for CheckerError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        CheckerError(format!("background task failed: {err}"))
+    }
+}
+
+/// The HTTP client builder's error, as is.
+///
+/// ```
+/// use commerce_kit_webhook::CheckerError;
+/// use commerce_kit_webhook::http_checker::{client, default_timeouts};
+///
+/// fn build() -> Result<reqwest::Client, CheckerError> {
+///     Ok(client(default_timeouts())?)
+/// }
+/// assert!(build().is_ok());
+/// ```
+impl From<commerce_kit_core::http::ClientBuildError> for CheckerError {
+    fn from(err: commerce_kit_core::http::ClientBuildError) -> Self {
+        CheckerError(err.to_string())
+    }
+}
+
+/// The message, as is.
+impl From<String> for CheckerError {
+    fn from(message: String) -> Self {
+        CheckerError(message)
+    }
+}
+
+/// The message, as is.
+impl From<&str> for CheckerError {
+    fn from(message: &str) -> Self {
+        CheckerError(message.to_owned())
+    }
+}
+
+/// `scheme://host[:port]/path`: a URL as it may appear in logs (no
+/// credentials, query or fragment).
+pub(crate) fn shown_url(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
+/// The innermost error's text (e.g. `Connection refused (os error 111)`),
+/// which, unlike reqwest's own message, never repeats the full URL.
+pub(crate) fn root_cause(err: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    if std::ptr::addr_eq(cause, err as &dyn std::error::Error) {
+        "unknown error".to_owned()
+    } else {
+        cause.to_string()
+    }
+}
+
 /// Decides whether the items of a cart are in stock.
 ///
 /// Object-safe (`Arc<dyn StockChecker>`), `Send + Sync`; one required method.
+/// Implement it with `#[async_trait]` (re-exported as
+/// `commerce_kit_webhook::async_trait`). `Arc<T>` and `Box<T>` of a checker
+/// are checkers too.
 #[async_trait]
 pub trait StockChecker: Send + Sync {
     /// Checks the whole request.
@@ -141,6 +391,43 @@ where
         "closure"
     }
 }
+
+/// The boxed future [`StockChecker::check`] returns (what `#[async_trait]` makes of it).
+type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<StockVerdict, CheckerError>> + Send + 'a>>;
+
+/// Forwards every method to the pointee, without boxing `check`'s future again.
+macro_rules! forward_stock_checker {
+    ($pointer:ident) => {
+        impl<T: StockChecker + ?Sized> StockChecker for $pointer<T> {
+            fn check<'life0, 'life1, 'async_trait>(
+                &'life0 self,
+                request: &'life1 CheckStockRequest,
+            ) -> CheckFuture<'async_trait>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).check(request)
+            }
+
+            fn check_now(&self, request: &CheckStockRequest) -> Option<Result<StockVerdict, CheckerError>> {
+                (**self).check_now(request)
+            }
+
+            fn name(&self) -> &str {
+                (**self).name()
+            }
+
+            fn reload(&self) -> Result<Option<String>, CheckerError> {
+                (**self).reload()
+            }
+        }
+    };
+}
+
+forward_stock_checker!(Arc);
+forward_stock_checker!(Box);
 
 impl<F> std::fmt::Debug for FnChecker<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -17,8 +17,9 @@ use commerce_kit_core::op::Operation;
 use http::StatusCode;
 
 use crate::checker::CheckerError;
+use crate::response::operation_response;
 use crate::signature::SignatureFailure;
-use crate::validate::ValidationError;
+use crate::validate::{RejectedBody, ValidationError};
 
 /// Shopper-facing message when the checker failed.
 pub const CHECKER_FAILED_MESSAGE: &str = "Stock could not be checked right now. Please try again later.";
@@ -91,10 +92,19 @@ impl CheckStockError {
     }
 }
 
+impl From<RejectedBody> for CheckStockError {
+    fn from(rejected: RejectedBody) -> Self {
+        match rejected {
+            RejectedBody::Body(err) => CheckStockError::Body(err),
+            RejectedBody::Invalid(err) => CheckStockError::Invalid(err),
+        }
+    }
+}
+
 impl IntoResponse for CheckStockError {
     fn into_response(self) -> Response {
         match self.operation() {
-            Some(op) => crate::service::operation_response(&op),
+            Some(op) => operation_response(&op),
             None => error_response(self.status(), self.to_string()),
         }
     }

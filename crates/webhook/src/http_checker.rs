@@ -15,15 +15,22 @@
 
 use std::time::Duration;
 
-use commerce_kit_core::async_trait;
-use commerce_kit_core::http::{ClientTimeouts, client};
+use async_trait::async_trait;
 use reqwest::Url;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::checker::{CheckerError, StockChecker, StockVerdict};
+use crate::checker::{CheckerError, StockChecker, StockVerdict, root_cause, shown_url};
+
 use crate::request::CheckStockRequest;
+/// Timeouts of an outbound client (connect, whole request), as
+/// [`HttpStockChecker::new`] and [`client`] take them.
+pub use commerce_kit_core::http::ClientTimeouts;
+/// The outbound client the HTTP checker uses (rustls, both timeouts, a
+/// `commerce-kit/<version>` user agent), for checkers of your own that call a
+/// back office; its error converts into a [`CheckerError`].
+pub use commerce_kit_core::http::client;
 
 /// Shown to the shopper when the back office says "unavailable" without a message.
 pub const DEFAULT_UNAVAILABLE_MESSAGE: &str = "Some of the requested products are not available";
@@ -64,7 +71,7 @@ impl HttpStockChecker {
                 parsed.scheme()
             )));
         }
-        let client = client(timeouts).map_err(|e| CheckerError::new(e.to_string()))?;
+        let client = client(timeouts)?;
         Ok(Self {
             client,
             shown: shown_url(&parsed),
@@ -93,30 +100,6 @@ impl HttpStockChecker {
             "request failed"
         };
         CheckerError::new(format!("back office at {} {what}: {}", self.shown, root_cause(err)))
-    }
-}
-
-/// `scheme://host[:port]/path`: what may appear in logs.
-fn shown_url(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    shown.push_str(url.path());
-    shown
-}
-
-/// The innermost error's text (e.g. `Connection refused (os error 111)`),
-/// which, unlike reqwest's own message, never repeats the full URL.
-fn root_cause(err: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    if std::ptr::addr_eq(cause, err as &dyn std::error::Error) {
-        "unknown error".to_owned()
-    } else {
-        cause.to_string()
     }
 }
 

@@ -9,7 +9,7 @@
 //!   of first appearance, with the requested and available amounts:
 //!   `Not enough stock: 24-MB01 (requested 3, available 2), X-1 (requested 1, available 0)`.
 //!
-//! [`InventoryChecker::reload`](crate::StockChecker::reload) re-reads the file
+//! [`InventoryChecker::reload`](crate::checker::StockChecker::reload) re-reads the file
 //! (the binaries call it on SIGHUP); a failed reload keeps the previous inventory.
 //! Requests read a cheap snapshot (`Arc` clone), never holding a lock while checking.
 //!

@@ -1,4 +1,5 @@
-//! The check-stock payload: what Commerce sends under `data`.
+//! The check-stock call: the path Commerce calls ([`CHECK_STOCK_PATH`]) and
+//! the payload, what Commerce sends under `data`.
 //!
 //! The starter kit's contract is `{"data":{"cart_id":…,"items":[{"item_id":…,"sku":…,"qty":…}]}}`.
 //! Ids are numbers or strings; `qty` is a number or a numeric string (Commerce
@@ -27,6 +28,9 @@ use std::fmt;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The path Commerce calls (the starter kit's action name).
+pub const CHECK_STOCK_PATH: &str = "/webhook/check-stock";
 
 /// The JSON Schema (draft 2020-12) of [`CheckStockRequest`], generated on each call.
 ///

@@ -1,14 +1,13 @@
 //! The axum adapter: `POST /webhook/check-stock` (the starter kit's action name).
 //!
 //! Only the flow's route: no fallback, no `/health` (wrap it with
-//! [`commerce_kit_core::server::app`], or merge it into your own app).
+//! [`server::app`], or merge it into your own app).
 //!
 //! ```
-//! use std::sync::Arc;
 //! use axum::{Router, routing::get};
-//! use commerce_kit_webhook::{CheckStockService, inventory::InventoryChecker, router};
+//! use commerce_kit_webhook::{CheckStockService, InventoryChecker, router};
 //!
-//! let service = CheckStockService::new(Arc::new(InventoryChecker::demo()));
+//! let service = CheckStockService::new(InventoryChecker::demo());
 //! let app: Router = Router::new()
 //!     .route("/", get(|| async { "my shop integration" }))
 //!     .merge(router(service));
@@ -23,10 +22,8 @@ use axum::routing::post;
 use commerce_kit_core::server;
 use http::Method;
 
+use crate::request::CHECK_STOCK_PATH;
 use crate::service::CheckStockService;
-
-/// The path Commerce calls.
-pub const CHECK_STOCK_PATH: &str = "/webhook/check-stock";
 
 /// `POST /webhook/check-stock` served by `service`.
 pub fn router(service: impl Into<Arc<CheckStockService>>) -> Router {
@@ -45,13 +42,11 @@ pub fn router(service: impl Into<Arc<CheckStockService>>) -> Router {
 /// [`CheckStockService::handle_unspanned`]).
 ///
 /// ```no_run
-/// use std::sync::Arc;
 /// use axum::Router;
-/// use commerce_kit_core::server;
-/// use commerce_kit_webhook::{CheckStockService, direct_app, inventory::InventoryChecker};
+/// use commerce_kit_webhook::{CheckStockService, InventoryChecker, direct_app, server};
 ///
 /// # async fn run() -> std::io::Result<()> {
-/// let service = CheckStockService::new(Arc::new(InventoryChecker::demo()));
+/// let service = CheckStockService::new(InventoryChecker::demo());
 /// let listener = server::bind("127.0.0.1:0".parse().unwrap()).await?;
 /// let app = direct_app(service, Router::new());
 /// server::serve(listener, app, server::shutdown_signal(), std::time::Duration::from_secs(30)).await

@@ -19,13 +19,11 @@
 //! do), as a `request_id` field.
 //!
 //! ```
-//! use std::sync::Arc;
-//! use commerce_kit_core::op::Operation;
-//! use commerce_kit_webhook::{CheckStockService, inventory::InventoryChecker};
+//! use commerce_kit_webhook::{CheckStockService, InventoryChecker, Operation};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let service = CheckStockService::new(Arc::new(InventoryChecker::demo()));
+//! let service = CheckStockService::new(InventoryChecker::demo());
 //! let headers = http::HeaderMap::new();
 //! let ok = service.check(&headers, br#"{"data":{"cart_id":1,"items":[{"sku":"24-MB01","qty":1}]}}"#).await;
 //! assert_eq!(ok.unwrap(), Operation::success());
@@ -39,30 +37,26 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use commerce_kit_core::body::{DEFAULT_BODY_LIMIT, read_limited};
 use commerce_kit_core::op::Operation;
 use commerce_kit_core::redact::RedactedHeaders;
 use commerce_kit_core::server::{RequestId, request_span};
-use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
+use http::{HeaderMap, Method, Request};
 use tracing::Instrument;
 
 use crate::checker::{CheckerError, StockChecker, StockVerdict};
 use crate::error::CheckStockError;
-use crate::request::CheckStockRequest;
-use crate::router::CHECK_STOCK_PATH;
+use crate::request::{CHECK_STOCK_PATH, CheckStockRequest};
+use crate::response::operation_response;
 use crate::signature::CommerceSignatureVerifier;
-use crate::validate::validate_body;
+use crate::validate::validate_body_with;
 
 /// Default checker deadline: 3 s, under the starter kit's 5 s Commerce hook timeout.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(3000);
 
 /// The id Commerce puts on every webhook call (also in Commerce's webhook logs).
 const COMMERCE_REQUEST_ID: &str = "x-adobe-commerce-request-id";
-
-const SUCCESS_BODY: &[u8] = br#"{"op":"success"}"#;
 
 /// The check-stock flow: a checker plus its deadline, body limit and optional
 /// signature verification.
@@ -71,6 +65,8 @@ pub struct CheckStockService {
     deadline: Duration,
     body_limit: usize,
     verifier: Option<CommerceSignatureVerifier>,
+    /// Whether bodies go through the express scanner first (see [`with_express`](Self::with_express)).
+    express: bool,
 }
 
 impl std::fmt::Debug for CheckStockService {
@@ -80,18 +76,37 @@ impl std::fmt::Debug for CheckStockService {
             .field("deadline", &self.deadline)
             .field("body_limit", &self.body_limit)
             .field("signature_verification", &self.verifier.is_some())
+            .field("express", &self.express)
             .finish()
     }
 }
 
 impl CheckStockService {
     /// A service with [`DEFAULT_DEADLINE`], [`DEFAULT_BODY_LIMIT`] and no signature check.
-    pub fn new(checker: Arc<dyn StockChecker>) -> Self {
+    ///
+    /// Takes any [`StockChecker`]: your own struct, a built-in checker, a
+    /// [`checker_fn`](crate::checker::checker_fn) closure, or a checker already
+    /// shared as `Arc<T>` / `Arc<dyn StockChecker>` (an `Arc<dyn StockChecker>`
+    /// is kept as it is, not wrapped in a second `Arc`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use commerce_kit_webhook::{CheckStockService, InventoryChecker, StockChecker};
+    ///
+    /// let service = CheckStockService::new(InventoryChecker::demo());
+    /// assert_eq!(service.checker().name(), "inventory");
+    ///
+    /// let shared: Arc<dyn StockChecker> = Arc::new(InventoryChecker::demo());
+    /// let service = CheckStockService::new(Arc::clone(&shared));
+    /// assert!(Arc::ptr_eq(service.checker(), &shared));
+    /// ```
+    pub fn new<C: StockChecker + 'static>(checker: C) -> Self {
         Self {
-            checker,
+            checker: shared(checker),
             deadline: DEFAULT_DEADLINE,
             body_limit: DEFAULT_BODY_LIMIT,
             verifier: None,
+            express: true,
         }
     }
 
@@ -111,6 +126,20 @@ impl CheckStockService {
     pub fn with_signature_verifier(mut self, verifier: CommerceSignatureVerifier) -> Self {
         self.verifier = Some(verifier);
         self
+    }
+
+    /// Whether bodies go through the express byte scanner before the typed
+    /// fast path (`true`, the default). `false` leaves it out, for measuring
+    /// what it is worth; answers are the same either way (see
+    /// [`validate_body_with`]). The choice is one branch on a field, per call.
+    pub fn with_express(mut self, express: bool) -> Self {
+        self.express = express;
+        self
+    }
+
+    /// Whether bodies go through the express byte scanner (see [`with_express`](Self::with_express)).
+    pub fn express(&self) -> bool {
+        self.express
     }
 
     /// The checker.
@@ -146,7 +175,7 @@ impl CheckStockService {
     }
 
     /// [`handle`](Self::handle) for a request served without a `request` span
-    /// (`server::app_direct`, as [`direct_app`](crate::direct_app) does): the
+    /// (`server::app_direct`, as the router module's `direct_app` does): the
     /// outcome line and the checker error lines name the request id themselves
     /// (`request_id`, from the request's [`RequestId`]), and an asynchronous
     /// checker runs in a `request{id,method,path}` span of its own, so whatever
@@ -197,9 +226,9 @@ impl CheckStockService {
         {
             return (Err(failure.into()), 0);
         }
-        let request = match validate_body(raw_body) {
+        let request = match validate_body_with(raw_body, self.express) {
             Ok(request) => request,
-            Err(err) => return (Err(err), 0),
+            Err(err) => return (Err(err.into()), 0),
         };
         let items = request.items.len();
         let verdict = match self.check_now(&request, unspanned.and_then(Unspanned::id)) {
@@ -299,6 +328,15 @@ impl CheckStockService {
     }
 }
 
+/// `checker` as the service holds it: an `Arc<dyn StockChecker>` as it is,
+/// anything else in a new `Arc`.
+fn shared<C: StockChecker + 'static>(checker: C) -> Arc<dyn StockChecker> {
+    match (&checker as &dyn Any).downcast_ref::<Arc<dyn StockChecker>>() {
+        Some(shared) => Arc::clone(shared),
+        None => Arc::new(checker),
+    }
+}
+
 fn panic_text(payload: Box<dyn Any + Send>) -> String {
     payload
         .downcast_ref::<&str>()
@@ -362,20 +400,4 @@ fn log_outcome(
             "check-stock"
         ),
     }
-}
-
-/// HTTP 200 with the operation as JSON.
-pub(crate) fn operation_response(op: &Operation) -> Response {
-    let body = match op {
-        Operation::Success => Body::from(SUCCESS_BODY),
-        other => match serde_json::to_vec(other) {
-            Ok(bytes) => Body::from(bytes),
-            Err(_) => Body::from(&br#"{"op":"exception"}"#[..]),
-        },
-    };
-    let mut response = (StatusCode::OK, body).into_response();
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
 }
