@@ -22,6 +22,11 @@
 # verdict is on the medians.
 #
 # Targets: >= 0.85x bare req/s, p99 <= 1.5 ms at 64 connections, peak RSS <= 20 MB.
+#
+# BASELINE_BIN=/path/to/commerce-kit (an older build, or a wrapper script that
+# execs one with other settings) adds a third server to the same alternating
+# rounds, started exactly like check-stock, and prints check-stock/baseline
+# req/s: the same-run A/B that decides whether a change pays for itself.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION="${BENCH_DURATION:-5s}"
@@ -58,6 +63,15 @@ run_layout() {
     -u STOCK_CHECKER_URL -u COMMERCE_WEBHOOK_PUBLIC_KEY -u COMMERCE_WEBHOOK_PUBLIC_KEY_FILE -u LOG_LEVEL -u RUST_LOG \
     -u DATA_DIR "$BIN/commerce-kit" serve --listen 127.0.0.1:0 --data-dir "$WORK/$layout/data"
   local ck_pid=$PID ck_port=$PORT
+  local base_pid="" base_port=""
+  if [ -n "${BASELINE_BIN:-}" ]; then
+    mkdir -p "$WORK/$layout-baseline"
+    start_server "baseline ($layout)" "$OUT/baseline-$layout.log" "${server_pin[@]}" env -C "$WORK/$layout-baseline" \
+      -u INVENTORY_FILE -u STOCK_CHECKER_URL -u COMMERCE_WEBHOOK_PUBLIC_KEY -u COMMERCE_WEBHOOK_PUBLIC_KEY_FILE \
+      -u LOG_LEVEL -u RUST_LOG -u DATA_DIR "$BASELINE_BIN" serve --listen 127.0.0.1:0 \
+      --data-dir "$WORK/$layout-baseline/data"
+    base_pid=$PID base_port=$PORT
+  fi
 
   # The cart must really be accepted, or we would be measuring exceptions.
   local answer
@@ -71,14 +85,20 @@ run_layout() {
   echo "warming up (2 s each)..." >&2
   wrk_cmd -c"$CONNS" -d2s -s "$SCRIPT" "http://127.0.0.1:$bare_port" >/dev/null
   wrk_cmd -c"$CONNS" -d2s -s "$SCRIPT" "http://127.0.0.1:$ck_port" >/dev/null
+  [ -z "$base_port" ] || wrk_cmd -c"$CONNS" -d2s -s "$SCRIPT" "http://127.0.0.1:$base_port" >/dev/null
 
-  local bare_all=() ck_all=() ratios=() bare_p99=() ck_p99=() round
+  local bare_all=() ck_all=() ratios=() bare_p99=() ck_p99=() base_all=() base_ratios=() round
   for round in $(seq 1 "$ROUNDS"); do
     run_wrk "bare-$layout-round$round" "http://127.0.0.1:$bare_port" "$SCRIPT" "$CONNS" "$DURATION"
     bare_all+=("$LAST_RPS") bare_p99+=("$LAST_P99_MS")
     run_wrk "check-stock-$layout-round$round" "http://127.0.0.1:$ck_port" "$SCRIPT" "$CONNS" "$DURATION"
     ck_all+=("$LAST_RPS") ck_p99+=("$LAST_P99_MS")
     ratios+=("$(ratio "${ck_all[-1]}" "${bare_all[-1]}")")
+    if [ -n "$base_port" ]; then
+      run_wrk "baseline-$layout-round$round" "http://127.0.0.1:$base_port" "$SCRIPT" "$CONNS" "$DURATION"
+      base_all+=("$LAST_RPS")
+      base_ratios+=("$(ratio "${ck_all[-1]}" "$LAST_RPS")")
+    fi
   done
   local bare_rps ck_rps
   bare_rps=$(median "${bare_all[@]}")
@@ -88,6 +108,15 @@ run_layout() {
   echo "[$layout] ratio check-stock/bare req/s (medians): $(ratio "$ck_rps" "$bare_rps");" \
     "per-round ratios: ${ratios[*]}"
   echo "[$layout] peak RSS: bare $(peak_rss_mb "$bare_pid") MiB, check-stock $(peak_rss_mb "$ck_pid") MiB"
+  if [ -n "$base_pid" ]; then
+    local base_rps
+    base_rps=$(median "${base_all[@]}")
+    echo "[$layout] baseline ($BASELINE_BIN): median req/s $base_rps, peak RSS $(peak_rss_mb "$base_pid") MiB"
+    echo "[$layout] ratio check-stock/baseline req/s (medians): $(ratio "$ck_rps" "$base_rps");" \
+      "per-round ratios: ${base_ratios[*]}"
+    kill "$base_pid"
+    wait "$base_pid" 2>/dev/null || true
+  fi
   kill "$bare_pid" "$ck_pid"
   wait "$bare_pid" "$ck_pid" 2>/dev/null || true
   echo "[$layout] check-stock log lines: $(grep -c 'check-stock request_id="[^"]*" outcome="success"' "$log") success" \

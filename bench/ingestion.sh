@@ -11,6 +11,9 @@
 # must do on this machine.
 # Env: CONNS (default 128), DURATION (default 10s) for (a), ROUNDS (default 3) x ROUND_DURATION
 # (default 5s) for (b), LOG_LEVEL for the servers (default info).
+# BASELINE_BIN=/path/to/ingestion-webhook (an older build, or a wrapper script that execs one
+# with other settings) adds it to (b)'s alternating rounds, on a fake of its own, and prints
+# (b)/baseline req/s: the same-run A/B that decides whether a change pays for itself.
 source "$(dirname "$0")/lib.sh"
 
 CONNS="${CONNS:-128}"
@@ -65,13 +68,26 @@ start_server fake-adobe-2 "$OUT/fake-adobe-2.log" "$BIN/examples/fake-adobe"
 FAKE2="http://127.0.0.1:$PORT" FAKE2_PID="$PID"
 start_server bare-two-hop "$OUT/bare-two-hop.log" "$BIN/bench-bare-server" 127.0.0.1:0 --io-events "$FAKE2"
 HOP_PORT="$PORT" HOP_PID="$PID"
+BASE_PORT="" BASE_PID=""
+if [ -n "${BASELINE_BIN:-}" ]; then
+  start_server fake-adobe-3 "$OUT/fake-adobe-3.log" "$BIN/examples/fake-adobe"
+  FAKE3="http://127.0.0.1:$PORT"
+  mkdir -p "$WORK/baseline"
+  start_server baseline "$OUT/baseline.log" \
+    env -C "$WORK/baseline" LOG_LEVEL="${LOG_LEVEL:-info}" \
+    OAUTH_CLIENT_ID=fake-client-id OAUTH_CLIENT_SECRET=fake-client-secret \
+    IO_EVENTS_PROVIDER_ID=3b1b7d8c-5f2e-4b8a-9c1d-2e3f4a5b6c7d \
+    IMS_BASE_URL="$FAKE3" IO_EVENTS_INGRESS_URL="$FAKE3" \
+    "$BASELINE_BIN" --listen 127.0.0.1:0
+  BASE_PORT="$PORT" BASE_PID="$PID"
+fi
 # bare, (b) and two-hop in alternating rounds (the machine's speed drifts), medians.
 ROUNDS="${ROUNDS:-3}" ROUND_DURATION="${ROUND_DURATION:-5s}"
 echo "(b): $ROUNDS alternating rounds of $ROUND_DURATION: bare, ingestion, two-hop baseline"
 # Each round also prints the CPU time per request of every process involved
 # (wrk, the server, its fake): on a machine the load saturates, req/s is about
 # CPUs / total CPU per request, so the totals show where a ratio comes from.
-B_BARE=() B_IO=() B_HOP=() B_RATIO=() C_BARE=() C_IO=() C_HOP=() C_SERVER=() C_HOP_SERVER=()
+B_BARE=() B_IO=() B_HOP=() B_RATIO=() B_BASE=() B_BASE_RATIO=() C_BARE=() C_IO=() C_HOP=() C_SERVER=() C_HOP_SERVER=()
 for round in $(seq 1 "$ROUNDS"); do
   CPU_PIDS="bare=$BARE_PID" \
     run_wrk "bare-b-round$round" "http://127.0.0.1:$BARE_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
@@ -85,6 +101,10 @@ for round in $(seq 1 "$ROUNDS"); do
   B_HOP+=("$LAST_RPS") C_HOP+=("$LAST_CPU_US")
   C_HOP_SERVER+=("$(cpu_of two-hop)")
   B_RATIO+=("$(ratio "${B_IO[-1]}" "${B_BARE[-1]}")")
+  if [ -n "$BASE_PORT" ]; then
+    run_wrk "baseline-round$round" "http://127.0.0.1:$BASE_PORT/ingestion/webhook" "$LUA" "$CONNS" "$ROUND_DURATION"
+    B_BASE+=("$LAST_RPS") B_BASE_RATIO+=("$(ratio "${B_IO[-1]}" "$LAST_RPS")")
+  fi
 done
 B_BARE_RPS=$(median "${B_BARE[@]}") IO_RPS=$(median "${B_IO[@]}") HOP_RPS=$(median "${B_HOP[@]}")
 C_BARE_US=$(median "${C_BARE[@]}") C_IO_US=$(median "${C_IO[@]}") C_HOP_US=$(median "${C_HOP[@]}")
@@ -103,3 +123,6 @@ echo "      two-hop baseline       median req/s=$HOP_RPS  ratio-to-bare=$(ratio 
 echo "  CPU us per request, whole machine (medians): bare $C_BARE_US, (b) $C_IO_US, two-hop $C_HOP_US;"
 echo "      ratios these allow when the CPUs are saturated: (b) $(ratio "$C_BARE_US" "$C_IO_US"), two-hop $(ratio "$C_BARE_US" "$C_HOP_US")"
 echo "      the servers alone: ingestion $(median "${C_SERVER[@]}") us, two-hop forwarder $(median "${C_HOP_SERVER[@]}") us"
+if [ -n "$BASE_PORT" ]; then
+  echo "  baseline ($BASELINE_BIN)  median req/s=$(median "${B_BASE[@]}");  (b)/baseline=$(ratio "$IO_RPS" "$(median "${B_BASE[@]}")"), per round: ${B_BASE_RATIO[*]}; its fake saw $(curl -s "$FAKE3/stats")"
+fi
