@@ -23,6 +23,9 @@ pub mod server;
 pub mod signature;
 pub mod state;
 
+/// The state store every flow shares (dedupe, loop guard, idempotency).
+pub use state::{MemoryStore, StateStore};
+
 /// Re-exported so integrators implement our traits with the same macro version.
 pub use async_trait::async_trait;
 /// Re-exported so integrators hold secrets the same way the crates do.

@@ -28,9 +28,21 @@ mod service;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use auth::{ApiKeyAuth, AuthError, Authenticator, HmacAuth, NoAuth, auth_fn, sign_request};
 pub use error::IngestionError;
+pub use publisher::ims::{ImsCredentials, ImsTokenProvider};
+pub use publisher::{
+    Delivery, EventPublisher, IngressClient, IoEventsOptions, IoEventsPublisher, LocalBusPublisher, PublishError,
+};
 pub use router::{WEBHOOK_PATH, router};
 pub use service::{
     AcceptOutcome, Accepted, DEFAULT_IDEMPOTENCY_TTL, IngestionService, IngestionServiceBuilder, LOCAL_SOURCE,
     SUCCESS_MESSAGE,
 };
+
+/// Re-exported so integrators implement [`Authenticator`] and [`EventPublisher`]
+/// with the same macro version.
+pub use async_trait::async_trait;
+/// The CloudEvent envelope and the event catalog ingestion validates against
+/// and publishes (from `commerce-kit-model`).
+pub use commerce_kit_model::{Catalog, CloudEvent, LocalBus};
