@@ -9,7 +9,7 @@
 //! - [`body`]: size-limited body reading and JSON parsing with precise errors.
 //! - [`redact`]: rendering headers and JSON for logs without leaking secrets.
 //! - [`signature`]: RSA-SHA256 and HMAC-SHA256 verification, constant-time compares.
-//! - [`state`]: the [`StateStore`](state::StateStore) trait with in-memory and Redis stores.
+//! - [`state`]: the [`StateStore`] trait with in-memory and Redis stores.
 //! - [`http`]: JSON error bodies and the outbound HTTP client builder.
 //! - [`server`]: binding, request ids, health, JSON 404/405, graceful shutdown.
 #![deny(missing_docs)]
