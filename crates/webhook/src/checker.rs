@@ -434,3 +434,69 @@ impl<F> std::fmt::Debug for FnChecker<F> {
         f.write_str("FnChecker(..)")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers differently from every default, so forwarding shows.
+    struct Distinct;
+
+    #[async_trait]
+    impl StockChecker for Distinct {
+        async fn check(&self, _: &CheckStockRequest) -> Result<StockVerdict, CheckerError> {
+            Ok(StockVerdict::unavailable("checked"))
+        }
+
+        fn check_now(&self, _: &CheckStockRequest) -> Option<Result<StockVerdict, CheckerError>> {
+            Some(Err(CheckerError::new("now")))
+        }
+
+        fn name(&self) -> &str {
+            "distinct"
+        }
+
+        fn reload(&self) -> Result<Option<String>, CheckerError> {
+            Ok(Some("reloaded".to_owned()))
+        }
+    }
+
+    async fn answers(checker: &dyn StockChecker) -> (String, StockVerdict, CheckerError, Option<String>) {
+        let request = CheckStockRequest::new(1, Vec::new());
+        (
+            checker.name().to_owned(),
+            checker.check(&request).await.expect("verdict"),
+            checker.check_now(&request).expect("inline").expect_err("error"),
+            checker.reload().expect("reload"),
+        )
+    }
+
+    #[tokio::test]
+    async fn arc_and_box_forward_every_method() {
+        let direct = answers(&Distinct).await;
+        assert_eq!(
+            direct,
+            (
+                "distinct".to_owned(),
+                StockVerdict::unavailable("checked"),
+                CheckerError::new("now"),
+                Some("reloaded".to_owned())
+            )
+        );
+        let arc_dyn: Arc<dyn StockChecker> = Arc::new(Distinct);
+        let box_dyn: Box<dyn StockChecker> = Box::new(Distinct);
+        assert_eq!(answers(&Arc::new(Distinct)).await, direct);
+        assert_eq!(answers(&arc_dyn).await, direct);
+        assert_eq!(answers(&Box::new(Distinct)).await, direct);
+        assert_eq!(answers(&box_dyn).await, direct);
+        assert_eq!(answers(&Arc::new(Arc::clone(&arc_dyn))).await, direct);
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials_query_or_fragment() {
+        let url = Url::parse("https://user:pw@erp.example:8443/stock/24-MB01?key=abc#top").expect("url");
+        assert_eq!(shown_url(&url), "https://erp.example:8443/stock/24-MB01");
+        let url = Url::parse("http://[::1]/x").expect("url");
+        assert_eq!(shown_url(&url), "http://[::1]/x");
+    }
+}

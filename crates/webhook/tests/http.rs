@@ -47,7 +47,7 @@ async fn serve_app(app: impl server::HttpApp) -> SocketAddr {
 }
 
 fn demo() -> CheckStockService {
-    CheckStockService::new(Arc::new(InventoryChecker::demo()))
+    CheckStockService::new(InventoryChecker::demo())
 }
 
 async fn post(addr: SocketAddr, body: impl Into<reqwest::Body>) -> (u16, Value) {
@@ -257,6 +257,79 @@ async fn inline_answers_are_guarded_like_checks() {
         assert_eq!(post(addr, cart("LATER")).await, (200, exception("answered by check")));
         assert_eq!(post(addr, cart("24-MB01")).await, (200, json!({"op": "success"})));
     }
+}
+
+#[tokio::test]
+async fn new_takes_a_bare_checker_an_arc_or_a_box_and_each_answers_alike() {
+    let arc_dyn: Arc<dyn StockChecker> = Arc::new(Immediate);
+    let kept = CheckStockService::new(Arc::clone(&arc_dyn));
+    // An Arc<dyn StockChecker> is held as it is, not wrapped in a second Arc.
+    assert!(Arc::ptr_eq(kept.checker(), &arc_dyn));
+    let boxed: Box<dyn StockChecker> = Box::new(Immediate);
+    let services = [
+        ("bare struct", CheckStockService::new(Immediate)),
+        ("Arc<T>", CheckStockService::new(Arc::new(Immediate))),
+        ("Arc<dyn StockChecker>", kept),
+        ("Box<dyn StockChecker>", CheckStockService::new(boxed)),
+        (
+            "checker_fn",
+            CheckStockService::new(checker_fn(|_| async { Ok(StockVerdict::Available) })),
+        ),
+    ];
+    let cart = |sku: &str| format!(r#"{{"data":{{"cart_id":1,"items":[{{"sku":"{sku}","qty":1}}]}}}}"#);
+    for (form, service) in services {
+        let closure = form == "checker_fn";
+        assert_eq!(
+            service.checker().name(),
+            if closure { "closure" } else { "custom" },
+            "{form}"
+        );
+        let addr = serve(service).await;
+        assert_eq!(
+            post(addr, cart("24-MB01")).await,
+            (200, json!({"op": "success"})),
+            "{form}"
+        );
+        if closure {
+            continue;
+        }
+        // `check_now` and `check` both reach the checker through the wrapper.
+        assert_eq!(
+            post(addr, cart("FAIL")).await,
+            (200, exception(CHECKER_FAILED_MESSAGE)),
+            "{form}"
+        );
+        assert_eq!(
+            post(addr, cart("LATER")).await,
+            (200, exception("answered by check")),
+            "{form}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_the_express_scanner_every_answer_is_the_same() {
+    let express = serve(demo().with_body_limit(1024)).await;
+    let without = demo().with_body_limit(1024).with_express(false);
+    assert!(!without.express() && demo().express());
+    let without = serve(without).await;
+    let bodies: Vec<String> = vec![
+        CART.to_owned(),
+        r#"{"data":{"cart_id":1,"items":[{"sku":"24-MB01","qty":1000}]}}"#.to_owned(),
+        r#"{"data":{"cart_id":-1.5,"items":[{"sku":"24-MB\u0030\u0031","qty":1e0,"item_id":null}]}}"#.to_owned(),
+        r#"{"data":{"cart_id":1,"items":[{"sku":"A","sku":"B","qty":1}]}}"#.to_owned(),
+        r#"{"data":{"cart_id":"","items":[]}}"#.to_owned(),
+        r#"{"data":{"cart_id":1,"items":[{"sku":"A","qty":0}]}}"#.to_owned(),
+        "{}".to_owned(),
+        "{".to_owned(),
+        String::new(),
+        format!(r#"{{"data":{{"cart_id":1,"items":[],"pad":"{}"}}}}"#, "x".repeat(2048)),
+    ];
+    for body in bodies {
+        let answer = post(express, body.clone()).await;
+        assert_eq!(post(without, body.clone()).await, answer, "{body:.60}");
+    }
+    assert_eq!(post(without, CART).await, (200, json!({"op": "success"})));
 }
 
 #[tokio::test]
