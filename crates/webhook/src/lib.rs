@@ -7,7 +7,7 @@
 //!
 //! The crate root holds what an integrator uses, so one `use` line is enough:
 //!
-//! - the checker side: [`StockChecker`] (implemented with [`async_trait`]),
+//! - the checker side: [`StockChecker`] (implemented with [`async_trait`](macro@async_trait)),
 //!   [`StockVerdict`], [`CheckerError`] (the common errors convert into it, so
 //!   `?` works in a checker), [`checker_fn`] for closures, and the built-in
 //!   [`InventoryChecker`] and [`HttpStockChecker`];
@@ -18,7 +18,7 @@
 //!   `server::bind` and `server::serve` run an app);
 //! - the answers: [`Operation`], [`CheckStockError`];
 //! - signatures: [`CommerceSignatureVerifier`] (and, with the `test-util`
-//!   feature, [`sign_body`](signature::sign_body) to sign a body as Commerce does).
+//!   feature, `sign_body` to sign a body as Commerce does).
 //!
 //! The modules hold the rest:
 //!

@@ -21,7 +21,7 @@
 //! );
 //! ```
 //!
-//! The JSON Schema is generated on demand: [`json_schema`].
+//! The JSON Schema is generated on demand: [`json_schema()`].
 
 use std::borrow::Cow;
 use std::fmt;

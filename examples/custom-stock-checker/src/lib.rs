@@ -4,14 +4,14 @@
 //! The back office (yours) answers `GET {base}/stock/{sku}` with
 //! `{"sku": "24-MB01", "salable_qty": 3}`, or 404 for an unknown SKU.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use commerce_kit_core::async_trait;
-use commerce_kit_core::http::{ClientTimeouts, client};
-use commerce_kit_webhook::{CheckStockRequest, CheckStockService, CheckerError, StockChecker, StockVerdict, router};
+use commerce_kit_webhook::http_checker::{ClientTimeouts, client};
+use commerce_kit_webhook::{
+    CheckStockRequest, CheckStockService, CheckerError, StockChecker, StockVerdict, async_trait, router,
+};
 use futures_util::future::try_join_all;
 use serde::Deserialize;
 
@@ -29,39 +29,39 @@ struct Stock {
 impl BackOfficeStock {
     /// A checker for the back office at `base` (e.g. `http://erp.internal:9000`).
     pub fn new(base: &str) -> Result<Self, CheckerError> {
-        let base = reqwest::Url::parse(base).map_err(|e| CheckerError::new(format!("bad back-office URL: {e}")))?;
+        let base = reqwest::Url::parse(base).map_err(|e| format!("bad back-office URL: {e}"))?;
+        if base.cannot_be_a_base() {
+            return Err(CheckerError::new("bad back-office URL: it cannot have a path"));
+        }
         let timeouts = ClientTimeouts {
             connect: Duration::from_millis(500),
             request: Duration::from_millis(1500),
         };
-        let client = client(timeouts).map_err(|e| CheckerError::new(e.to_string()))?;
-        Ok(Self { client, base })
+        Ok(Self {
+            client: client(timeouts)?,
+            base,
+        })
     }
 
     /// Salable quantity of one SKU; an unknown SKU (404) has none.
+    ///
+    /// Every failure goes up with `?`: a connection or a timeout, a status
+    /// other than 2xx and 404, a body that is not a stock record. The shopper
+    /// gets a generic message; the log names the URL (without its query or
+    /// credentials) and what went wrong, e.g. `HTTP request to
+    /// http://erp.internal:9000/stock/24-MB01 answered 500 Internal Server Error`.
     async fn salable(&self, sku: &str) -> Result<f64, CheckerError> {
         let mut url = self.base.clone();
         url.path_segments_mut()
-            .map_err(|_| CheckerError::new("back-office URL cannot have a path"))?
+            .map_err(|()| "bad back-office URL: it cannot have a path")?
             .pop_if_empty()
             .extend(["stock", sku]);
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| CheckerError::new(format!("back office unreachable for {sku}: {e}")))?;
-        match response.status() {
-            reqwest::StatusCode::NOT_FOUND => Ok(0.0),
-            status if status.is_success() => response
-                .json::<Stock>()
-                .await
-                .map(|stock| stock.salable_qty)
-                .map_err(|e| CheckerError::new(format!("back office sent a bad stock record for {sku}: {e}"))),
-            status => Err(CheckerError::new(format!(
-                "back office answered HTTP {status} for {sku}"
-            ))),
+        let response = self.client.get(url).send().await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(0.0);
         }
+        let stock: Stock = response.error_for_status()?.json().await?;
+        Ok(stock.salable_qty)
     }
 }
 
@@ -98,7 +98,7 @@ impl StockChecker for BackOfficeStock {
 /// Your own app: your routes, plus `POST /webhook/check-stock` from commerce-kit.
 pub fn app(back_office: &str) -> Result<Router, CheckerError> {
     let checker = BackOfficeStock::new(back_office)?;
-    let service = CheckStockService::new(Arc::new(checker)).with_deadline(Duration::from_secs(2));
+    let service = CheckStockService::new(checker).with_deadline(Duration::from_secs(2));
     Ok(Router::new()
         .route("/", get(|| async { "my shop integration" }))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))

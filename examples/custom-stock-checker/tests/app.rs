@@ -17,6 +17,7 @@ async fn stock(State(asked): State<Asked>, Path(sku): Path<String>) -> Response 
         "24-MB01" => axum::Json(json!({"sku": sku, "salable_qty": 3})).into_response(),
         "A/B 1" => axum::Json(json!({"sku": sku, "salable_qty": 1})).into_response(),
         "BROKEN" => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "db down").into_response(),
+        "GARBLED" => axum::Json(json!({"sku": sku, "qty": "lots"})).into_response(),
         _ => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -82,4 +83,52 @@ async fn custom_checker_asks_the_back_office_and_sits_next_to_the_apps_routes() 
     let mut seen = asked.lock().expect("lock").clone();
     seen.sort();
     assert_eq!(seen, vec!["24-MB01", "24-MB01", "A/B 1", "BROKEN", "NOPE"]);
+}
+
+#[tokio::test]
+async fn the_checkers_failures_carry_their_detail_for_the_log() {
+    use commerce_kit_webhook::{CartItem, CheckStockRequest, Quantity, StockChecker};
+    use example_custom_stock_checker::BackOfficeStock;
+
+    let office = spawn(
+        Router::new()
+            .route("/stock/{sku}", get(stock))
+            .with_state(Asked::default()),
+    )
+    .await;
+    let cart = |sku: &str| CheckStockRequest::new(1, vec![CartItem::new(sku, Quantity::new(1.0).expect("qty"))]);
+    let checker = BackOfficeStock::new(&format!("http://{office}/?token=s3cret")).expect("checker");
+    let err = checker.check(&cart("BROKEN")).await.expect_err("500");
+    assert_eq!(
+        err.to_string(),
+        format!("HTTP request to http://{office}/stock/BROKEN answered 500 Internal Server Error")
+    );
+    let err = checker.check(&cart("GARBLED")).await.expect_err("no salable_qty");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "HTTP request to http://{office}/stock/GARBLED answered a body that could not be decoded: missing field `salable_qty`"
+        )),
+        "{err}"
+    );
+    // Nothing listens on a freshly released port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let err = BackOfficeStock::new(&format!("http://{closed}"))
+        .expect("checker")
+        .check(&cart("24-MB01"))
+        .await
+        .expect_err("refused");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "HTTP request to http://{closed}/stock/24-MB01 could not connect: "
+        )),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+    let err = BackOfficeStock::new("mailto:erp@example.com").err().expect("no path");
+    assert_eq!(err.to_string(), "bad back-office URL: it cannot have a path");
+    let err = BackOfficeStock::new("not a url").err().expect("not a URL");
+    assert_eq!(err.to_string(), "bad back-office URL: relative URL without a base");
 }
