@@ -194,6 +194,40 @@ fn without_a_public_key_unsigned_calls_pass_and_startup_warns() {
 }
 
 #[test]
+fn without_the_express_scanner_the_answers_are_the_same() {
+    let bodies = [
+        cart("24-MB01", 2),
+        cart("24-UG06", 1),
+        r#"{"data":{"cart_id":-1,"items":[{"sku":"24-MB\u0030\u0031","qty":2.5}]}}"#.to_owned(),
+        r#"{"data":{"cart_id":1,"items":[{"sku":"A","qty":0}]}}"#.to_owned(),
+        "{}".to_owned(),
+        "{".to_owned(),
+    ];
+    let express = Server::start(EXE, &["--listen", "127.0.0.1:0"], &[]);
+    let without = Server::start(EXE, &["--listen", "127.0.0.1:0", "--no-express-scanner"], &[]);
+    for body in &bodies {
+        assert_eq!(post(&without, body, &[]), post(&express, body, &[]), "{body}");
+    }
+    assert_eq!(
+        post(&without, &cart("24-MB01", 2), &[]),
+        (200, json!({"op": "success"}))
+    );
+    let (status, logs) = without.terminate();
+    assert_eq!(status.code(), Some(0), "{logs}");
+    assert!(
+        logs.contains("without the express scanner (--no-express-scanner"),
+        "{logs}"
+    );
+    let (status, logs) = express.terminate();
+    assert_eq!(status.code(), Some(0), "{logs}");
+    assert!(!logs.contains("express scanner"), "{logs}");
+    // A benchmarking switch: not offered in --help.
+    let (status, help, _) = run_to_exit(EXE, &["--help"], &[]);
+    assert!(status.success());
+    assert!(!help.contains("express"), "{help}");
+}
+
+#[test]
 fn a_stalled_body_gets_the_exception_op_after_the_read_timeout() {
     use std::io::{Read, Write};
     let server = Server::start(EXE, &["--listen", "127.0.0.1:0"], &[("READ_TIMEOUT_SECS", "1")]);

@@ -16,20 +16,23 @@
 //! as well (flag `--commerce-webhooks-public-key`, hidden from `--help`); setting
 //! it beside one of the above is an error rather than a silent choice. Without
 //! any key, check-stock accepts unsigned calls and warns about it at startup.
+//!
+//! `--no-express-scanner` (hidden from `--help`, no environment variable) is
+//! for benchmarks: bodies skip the express byte scanner and go straight to the
+//! typed fast path ([`CheckStockService::with_express`]); answers are the same.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{ConfigError, ServerArgs, secret_from_value_or_file};
-use commerce_kit_core::http::ClientTimeouts;
 use secrecy::{ExposeSecret, SecretString};
 
-use commerce_kit_webhook::checker::StockChecker;
-use commerce_kit_webhook::http_checker::HttpStockChecker;
-use commerce_kit_webhook::inventory::{DEMO_INVENTORY, InventoryChecker};
-use commerce_kit_webhook::service::CheckStockService;
-use commerce_kit_webhook::signature::CommerceSignatureVerifier;
+use commerce_kit_webhook::http_checker::ClientTimeouts;
+use commerce_kit_webhook::inventory::DEMO_INVENTORY;
+use commerce_kit_webhook::{
+    CHECK_STOCK_PATH, CheckStockService, CommerceSignatureVerifier, HttpStockChecker, InventoryChecker, StockChecker,
+};
 
 /// Settings of the check-stock webhook (`POST /webhook/check-stock`).
 #[derive(Debug, Clone, clap::Args)]
@@ -98,6 +101,11 @@ pub struct CheckStockArgs {
         value_name = "PEM"
     )]
     pub commerce_webhooks_public_key: Option<SecretString>,
+
+    /// Benchmarks only: validate check-stock bodies without the express byte scanner (the typed
+    /// fast path and the precise path still run; answers are the same, only the speed differs).
+    #[arg(long, hide = true)]
+    pub no_express_scanner: bool,
 }
 
 const KEY: (&str, &str) = ("--commerce-webhook-public-key", "COMMERCE_WEBHOOK_PUBLIC_KEY");
@@ -129,7 +137,8 @@ impl CheckStockArgs {
         let checker = self.checker()?;
         let mut service = CheckStockService::new(checker)
             .with_deadline(deadline)
-            .with_body_limit(server.body_limit);
+            .with_body_limit(server.body_limit)
+            .with_express(!self.no_express_scanner);
         if let Some(verifier) = self.verifier()? {
             service = service.with_signature_verifier(verifier);
         }
@@ -138,7 +147,12 @@ impl CheckStockArgs {
             tracing::warn!(
                 "check-stock signatures are NOT verified: anyone who can reach POST {} can ask for stock checks \
                  (set COMMERCE_WEBHOOK_PUBLIC_KEY or COMMERCE_WEBHOOK_PUBLIC_KEY_FILE to Commerce's webhook public key)",
-                commerce_kit_webhook::CHECK_STOCK_PATH
+                CHECK_STOCK_PATH
+            );
+        }
+        if !service.express() {
+            tracing::warn!(
+                "check-stock validates bodies without the express scanner (--no-express-scanner, for benchmarks)"
             );
         }
         tracing::info!(
@@ -146,7 +160,7 @@ impl CheckStockArgs {
             deadline_ms = self.stock_check_timeout_ms,
             signature_verification = signed,
             "check-stock ready on POST {}",
-            commerce_kit_webhook::CHECK_STOCK_PATH
+            CHECK_STOCK_PATH
         );
         Ok(service)
     }
@@ -224,5 +238,30 @@ impl CheckStockArgs {
         CommerceSignatureVerifier::from_pem(pem.expose_secret())
             .map(Some)
             .map_err(|e| ConfigError::setting(flag, env, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        check_stock: CheckStockArgs,
+    }
+
+    fn service(args: &[&str]) -> CheckStockService {
+        let cli = Cli::try_parse_from(std::iter::once("check-stock").chain(args.iter().copied())).expect("valid flags");
+        cli.check_stock.build(&cli.server).expect("service")
+    }
+
+    #[test]
+    fn the_express_scanner_is_on_unless_turned_off_for_a_benchmark() {
+        assert!(service(&[]).express());
+        assert!(!service(&["--no-express-scanner"]).express());
     }
 }
