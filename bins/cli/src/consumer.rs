@@ -36,7 +36,7 @@ use secrecy::SecretString;
 use commerce_kit_events::consumer::{Consumer, ConsumerBuilder};
 use commerce_kit_events::delivery::signature::{DEFAULT_KEY_BASE_URL, MAX_KEY_CACHE_TTL};
 use commerce_kit_events::delivery::{
-    DEFAULT_EVENTS_BODY_LIMIT, Delivery, DeliveryOptions, SignatureVerifier, ValidationPolicy, Verification,
+    DEFAULT_EVENTS_BODY_LIMIT, Delivery, DeliveryOptions, SignatureVerifier, ValidationPolicy,
 };
 use commerce_kit_events::handler::EventHandler;
 use commerce_kit_events::handlers::{ForwardingHandler, ForwardingOptions, LoggingHandler};
@@ -282,7 +282,7 @@ impl ConsumerArgs {
             "--events-body-limit",
             "EVENTS_BODY_LIMIT_BYTES",
         )?;
-        let verification = if self.verify_signatures() {
+        let options = if self.verify_signatures() {
             let secs = self.io_events_key_cache_secs;
             if secs == 0 || secs > MAX_KEY_CACHE_TTL.as_secs() {
                 return Err(ConfigError::setting(
@@ -293,26 +293,23 @@ impl ConsumerArgs {
             }
             let verifier = SignatureVerifier::new(&self.io_events_key_base_url, Duration::from_secs(secs))
                 .map_err(|e| ConfigError::setting("--io-events-key-base-url", "IO_EVENTS_KEY_BASE_URL", e))?;
-            Some(Verification {
-                verifier,
-                client_id: self.events_client_id.clone(),
-            })
+            DeliveryOptions::verified(verifier, self.events_client_id.clone())
         } else {
-            None
+            // The documented opt-out (EVENTS_VERIFY_SIGNATURES=false, or no
+            // OAUTH_CLIENT_ID): the Delivery warns at start-up.
+            DeliveryOptions::unsigned()
         };
         if self.events_validation_allow_loopback {
             tracing::warn!(
                 "EVENTS_VALIDATION_ALLOW_LOOPBACK is on: validationUrls on loopback http are fetched (tests only)"
             );
         }
-        Ok(DeliveryOptions {
-            verification,
-            validation: ValidationPolicy {
+        Ok(options
+            .with_validation(ValidationPolicy {
                 allow_loopback_http: self.events_validation_allow_loopback,
                 ..ValidationPolicy::default()
-            },
-            body_limit: limit as usize,
-        })
+            })
+            .with_body_limit(limit as usize))
     }
 
     /// The local-bus loop's options.
@@ -362,7 +359,11 @@ impl ConsumerArgs {
     /// Validates everything and builds the service with the default handler setup,
     /// over `store` and, when given, an already-open local bus to consume.
     pub fn build(&self, store: Arc<dyn StateStore>, bus: Option<LocalBus>) -> Result<ConsumerService, ConfigError> {
-        let consumer = self.consumer_builder(store)?.build();
+        // Only a fallback is registered: no handler key to refuse.
+        let consumer = self
+            .consumer_builder(store)?
+            .build()
+            .map_err(|e| ConfigError(e.to_string()))?;
         self.build_with(consumer, bus)
     }
 
@@ -372,7 +373,7 @@ impl ConsumerArgs {
         let delivery = Delivery::new(consumer, self.delivery_options()?);
         let local = self.local_options()?;
         tracing::info!(
-            verify_signatures = delivery.options().verification.is_some(),
+            verify_signatures = delivery.options().is_verified(),
             fallback = if self.events_forward_url.is_some() {
                 "forwarding"
             } else {
@@ -413,10 +414,16 @@ mod tests {
         assert!(!parse(&["--events-client-id", "abc", "--events-verify-signatures", "false"]).verify_signatures());
         assert!(parse(&["--events-verify-signatures", "yes"]).verify_signatures());
         let opts = parse(&["--events-client-id", "abc"]).delivery_options().expect("ok");
-        let v = opts.verification.expect("on");
+        let v = opts.verification().expect("on");
         assert_eq!(v.client_id.as_deref(), Some("abc"));
         assert_eq!(v.verifier.base_url(), "https://static.adobeioevents.com");
         assert_eq!(opts.body_limit, 2_621_440);
+        // without a client id, unsigned deliveries are the documented opt-out
+        assert!(!parse(&[]).delivery_options().expect("ok").is_verified());
+        let no_recipient = parse(&["--events-verify-signatures", "true"])
+            .delivery_options()
+            .expect("ok");
+        assert_eq!(no_recipient.verification().expect("on").client_id, None);
     }
 
     #[test]

@@ -7,11 +7,20 @@
 //! ## Registering handlers
 //!
 //! [`ConsumerBuilder::on`] takes a key and a handler. The key is either
-//! - an **event code**, with or without prefix (`be-observer.catalog_product_create`,
-//!   `com.adobe.commerce.observer.catalog_product_save_commit_after`; prefixes in
-//!   deliveries are ignored), or any custom event type, or
 //! - a **route name** of the starter kit's rules (`product-commerce/created`,
-//!   `customer-backoffice/group-updated`, …; see [`crate::routing`]).
+//!   `customer-backoffice/group-updated`, …; see [`crate::routing`]), or
+//! - an **event code** the rules know, with or without prefix
+//!   (`be-observer.catalog_product_create`,
+//!   `com.adobe.commerce.observer.catalog_product_save_commit_after`; prefixes
+//!   in keys and deliveries are ignored).
+//!
+//! [`ConsumerBuilder::build`] refuses any other key with a
+//! [`ConsumerBuildError`] naming it (and the likely intended key): a mistyped
+//! key would otherwise match nothing, and its events would all be answered
+//! 400, which Adobe never retries. Events outside the rules (your own catalog,
+//! other Commerce events) are registered with [`ConsumerBuilder::on_custom`],
+//! or declared with [`ConsumerBuilder::known_event_codes`] /
+//! [`ConsumerBuilder::catalog`] before `on`.
 //!
 //! For each event the consumer looks for, in order: a handler for the exact
 //! event type, for its unprefixed code, for its route name, then the fallback
@@ -20,16 +29,16 @@
 //! the type; `no handler registered for route '…' (event type '…')` otherwise).
 //!
 //! ```
+//! use commerce_kit_events::{handler_fn, Consumer, HandlerResult, MemoryStore};
 //! use std::sync::Arc;
-//! use commerce_kit_core::state::MemoryStore;
-//! use commerce_kit_events::consumer::Consumer;
-//! use commerce_kit_events::handler::{handler_fn, HandlerResult};
 //!
 //! let consumer = Consumer::builder(Arc::new(MemoryStore::new()))
-//!     .on("product-commerce/created", handler_fn(|_e, _c| async { HandlerResult::success("created") }))
-//!     .on("be-observer.catalog_stock_update", handler_fn(|_e, _c| async { HandlerResult::success("stock") }))
-//!     .build();
+//!     .on("product-commerce/created", handler_fn(|_e, _c| async { Ok(HandlerResult::success("created")) }))
+//!     .on("be-observer.catalog_stock_update", handler_fn(|_e, _c| async { Ok(HandlerResult::success("stock")) }))
+//!     .on_custom("com.acme.erp.invoice_paid", handler_fn(|_e, _c| async { Ok(HandlerResult::success("paid")) }))
+//!     .build()?;
 //! # let _ = consumer;
+//! # Ok::<(), commerce_kit_events::ConsumerBuildError>(())
 //! ```
 //!
 //! ## Responses
@@ -37,7 +46,8 @@
 //! | case | status | body |
 //! |---|---|---|
 //! | handler success | handler's (2xx) | `{"type":"<event type>","response":<handler body>}` |
-//! | handler failure | handler's | `{"error":"<handler body.error>"}` |
+//! | handler error ([`HandlerError`]) | its status | `{"error":"<its message>"}` |
+//! | handler failure (`Ok` with a non-2xx result) | handler's | `{"error":"<handler body.error>"}` |
 //! | already handled (same event id) | 200 | `{"type":…,"response":{"success":true,"message":"event '<id>' was already handled; not handled again"}}` |
 //! | loop guard match | 200 | `{"type":…,"response":{"success":true,"message":"event discarded to prevent an infinite loop (<key>)"}}` |
 //! | same id being handled by another delivery | 503 | `{"error":"event '<id>' is being handled by another delivery; retry later"}` |
@@ -58,11 +68,16 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use tracing::Instrument as _;
 
+use crate::catalog::Catalog;
 use crate::cloudevent::CloudEvent;
 use crate::dedupe::{Claim, DEFAULT_DEDUPE_TTL, Dedupe};
-use crate::handler::{EventContext, EventHandler, HandlerResult};
+use crate::error::HandlerError;
+use crate::handler::{EventContext, EventHandler, HandlerResult, into_shared};
+use crate::keys::{KnownCodes, handler_key};
 use crate::loop_guard::{DEFAULT_LOOP_GUARD_TTL, LoopGuard, LoopGuardRule};
-use crate::routing::{self, RouteError, parse_event_code};
+use crate::routing::{self, RouteError};
+
+pub use crate::keys::{ConsumerBuildError, UnknownKey};
 
 /// Default handler deadline: 8 s, under Adobe's 10 s webhook timeout.
 pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(8);
@@ -72,7 +87,7 @@ pub const DEFAULT_HANDLER_TIMEOUT: Duration = Duration::from_secs(8);
 pub enum Outcome {
     /// The handler succeeded.
     Handled,
-    /// The handler answered a failure status.
+    /// The handler returned an error, or a failure status.
     HandlerFailed,
     /// The event id was already handled; the handler was not called.
     Duplicate,
@@ -142,6 +157,9 @@ impl Dispatched {
 /// Builds a [`Consumer`]; see the module docs.
 pub struct ConsumerBuilder {
     handlers: HashMap<String, Arc<dyn EventHandler>>,
+    /// Keys registered with `on`, as given, checked by `build`.
+    checked_keys: Vec<String>,
+    known: KnownCodes,
     fallback: Option<Arc<dyn EventHandler>>,
     store: Arc<dyn StateStore>,
     loop_guard_store: Option<Arc<dyn StateStore>>,
@@ -165,23 +183,53 @@ impl std::fmt::Debug for ConsumerBuilder {
     }
 }
 
-/// An event code key is stored unprefixed so any delivered prefix matches it.
-fn handler_key(key: &str) -> String {
-    parse_event_code(key)
-        .map(|c| c.canonical())
-        .unwrap_or_else(|| key.to_owned())
-}
-
 impl ConsumerBuilder {
-    /// Registers `handler` for an event code or a route name (replacing any previous one).
-    pub fn on(mut self, key: impl AsRef<str>, handler: Arc<dyn EventHandler>) -> Self {
-        self.handlers.insert(handler_key(key.as_ref()), handler);
+    /// Registers `handler` for a route name or an event code the routing rules
+    /// know (replacing any previous one); [`build`](Self::build) refuses any
+    /// other key. `handler` is any [`EventHandler`]: your own type, an
+    /// `Arc<dyn EventHandler>`, [`handler_fn`](crate::handler::handler_fn), …
+    pub fn on(mut self, key: impl AsRef<str>, handler: impl EventHandler) -> Self {
+        let key = key.as_ref();
+        self.handlers.insert(handler_key(key), into_shared(handler));
+        if !self.checked_keys.iter().any(|k| k == key) {
+            self.checked_keys.push(key.to_owned());
+        }
         self
     }
 
+    /// Registers `handler` for an event type outside the routing rules (your
+    /// own catalog's codes, other Commerce events), declaring it known. Matched
+    /// by exact type, or, for `be-observer.*` and Commerce observer codes, with
+    /// any prefix.
+    pub fn on_custom(mut self, event_code: impl AsRef<str>, handler: impl EventHandler) -> Self {
+        let code = event_code.as_ref();
+        self.known.add(code);
+        self.handlers.insert(handler_key(code), into_shared(handler));
+        self
+    }
+
+    /// Declares event codes outside the routing rules known, so
+    /// [`on`](Self::on) accepts them as keys.
+    pub fn known_event_codes<I>(mut self, codes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        for code in codes {
+            self.known.add(code.as_ref());
+        }
+        self
+    }
+
+    /// Declares every event code of `catalog` known (e.g. the ingestion
+    /// webhook's catalog with your own `be-observer.*` events).
+    pub fn catalog(self, catalog: &Catalog) -> Self {
+        self.known_event_codes(catalog.events().iter().map(|e| e.code()))
+    }
+
     /// The handler for routed events that have no handler of their own.
-    pub fn fallback(mut self, handler: Arc<dyn EventHandler>) -> Self {
-        self.fallback = Some(handler);
+    pub fn fallback(mut self, handler: impl EventHandler) -> Self {
+        self.fallback = Some(into_shared(handler));
         self
     }
 
@@ -219,11 +267,15 @@ impl ConsumerBuilder {
         self
     }
 
-    /// The consumer.
-    pub fn build(self) -> Consumer {
+    /// The consumer, once every key registered with [`on`](Self::on) is known:
+    /// a route name, an event code of the routing rules (any prefix), or a
+    /// code declared with [`known_event_codes`](Self::known_event_codes) or
+    /// [`catalog`](Self::catalog). The error names every unknown key.
+    pub fn build(self) -> Result<Consumer, ConsumerBuildError> {
+        self.known.check(self.checked_keys.iter().map(String::as_str))?;
         // A claim must outlive the handler it protects; the margin covers the store round trips.
         let claim_ttl = self.handler_timeout + Duration::from_secs(30);
-        Consumer {
+        Ok(Consumer {
             inner: Arc::new(Inner {
                 handlers: self.handlers,
                 fallback: self.fallback,
@@ -235,7 +287,7 @@ impl ConsumerBuilder {
                 ),
                 handler_timeout: self.handler_timeout,
             }),
-        }
+        })
     }
 }
 
@@ -280,12 +332,26 @@ fn store_unavailable(err: &StateError) -> (StatusCode, Value, Outcome) {
     )
 }
 
+/// The answer of a handler's [`HandlerError`]: its status and `{"error":<message>}`.
+fn handler_error(event_type: &str, err: HandlerError) -> (StatusCode, Value, Outcome) {
+    tracing::debug!(
+        event_type = %event_type,
+        status = err.status().as_u16(),
+        retryable = err.is_retryable(),
+        error = %err,
+        "event handler returned an error"
+    );
+    (err.status(), json!({"error": err.message()}), Outcome::HandlerFailed)
+}
+
 impl Consumer {
     /// A builder with the defaults: no handlers, dedupe 24 h, the starter kit's
     /// loop guard rules with 60 s fingerprints, an 8 s handler deadline.
     pub fn builder(store: Arc<dyn StateStore>) -> ConsumerBuilder {
         ConsumerBuilder {
             handlers: HashMap::new(),
+            checked_keys: Vec::new(),
+            known: KnownCodes::default(),
             fallback: None,
             store,
             loop_guard_store: None,
@@ -469,14 +535,21 @@ impl Consumer {
             }
         };
 
-        if !result.is_success() {
-            self.release(&dedupe_key).await;
-            return (
-                result.status,
-                json!({"error": result.error_message()}),
-                Outcome::HandlerFailed,
-            );
-        }
+        let result = match result {
+            Ok(result) if result.is_success() => result,
+            Ok(failure) => {
+                self.release(&dedupe_key).await;
+                return (
+                    failure.status,
+                    json!({"error": failure.error_message()}),
+                    Outcome::HandlerFailed,
+                );
+            }
+            Err(err) => {
+                self.release(&dedupe_key).await;
+                return handler_error(&event_type, err);
+            }
+        };
         // The handler succeeded: bookkeeping failures are logged, never turned
         // into a failure (which would make Adobe deliver the event again).
         if let Err(err) = inner.dedupe.complete(&dedupe_key).await {

@@ -7,14 +7,13 @@
 //! Commerce events, `data` for back-office events; see [`EventContext::payload`]).
 //!
 //! - validation failure → 400 `{"success":false,"error":<message>}` (not retried);
-//! - a step's [`PipelineError`] → its status (the upstream status for a failed
-//!   send, else 500);
+//! - a step's [`HandlerError`] → its status (`?` converts HTTP, JSON and I/O
+//!   errors; [`HandlerError::upstream`] propagates an upstream status);
 //! - success → post-process's result (default 200 `{"success":true,"message":"event '<type>' processed"}`).
 //!
 //! ```
-//! use commerce_kit_core::async_trait;
-//! use commerce_kit_events::handler::EventContext;
-//! use commerce_kit_events::pipeline::{pipeline, Pipeline, PipelineError};
+//! use commerce_kit_events::pipeline::{pipeline, Pipeline};
+//! use commerce_kit_events::{async_trait, EventContext, HandlerError};
 //! use serde_json::{json, Value};
 //!
 //! struct CreateProductInErp;
@@ -24,11 +23,12 @@
 //!     fn validate(&self, payload: &Value, _ctx: &EventContext) -> Result<(), String> {
 //!         payload.get("sku").and_then(Value::as_str).map(|_| ()).ok_or_else(|| "missing sku".to_owned())
 //!     }
-//!     fn transform(&self, payload: Value, _ctx: &EventContext) -> Result<Value, PipelineError> {
+//!     fn transform(&self, payload: Value, _ctx: &EventContext) -> Result<Value, HandlerError> {
 //!         Ok(json!({"code": payload["sku"], "title": payload["name"]}))
 //!     }
-//!     async fn send(&self, data: Value, _ctx: &EventContext) -> Result<Value, PipelineError> {
-//!         // POST `data` to the ERP here; map its failure with PipelineError::upstream(status, message).
+//!     async fn send(&self, data: Value, _ctx: &EventContext) -> Result<Value, HandlerError> {
+//!         // POST `data` to the ERP here: `?` on its reqwest errors, or
+//!         // HandlerError::upstream(status, message) for a failure status.
 //!         Ok(data)
 //!     }
 //! }
@@ -39,53 +39,11 @@
 
 use std::sync::Arc;
 
-use http::StatusCode;
 use serde_json::Value;
 
 use crate::cloudevent::CloudEvent;
+use crate::error::HandlerError;
 use crate::handler::{EventContext, EventHandler, HandlerResult};
-
-/// A pipeline step failed. `message` is client-facing: no secrets.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct PipelineError {
-    /// The status answered for the event.
-    pub status: StatusCode,
-    /// What failed.
-    pub message: String,
-}
-
-impl PipelineError {
-    /// 400: the data is wrong; retrying will not help.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-        }
-    }
-
-    /// The upstream system failed with `status` (propagated when it is a 4xx or
-    /// 5xx, so 5xx/429 are retried and other 4xx dropped); `None` (network error,
-    /// timeout) or any other status → 500.
-    pub fn upstream(status: Option<u16>, message: impl Into<String>) -> Self {
-        let status = status
-            .and_then(|s| StatusCode::from_u16(s).ok())
-            .filter(|s| s.is_client_error() || s.is_server_error())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Self {
-            status,
-            message: message.into(),
-        }
-    }
-
-    /// 500: something unexpected.
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: message.into(),
-        }
-    }
-}
 
 /// The five steps of a starter kit handler; only [`Pipeline::send`] is required.
 #[async_trait::async_trait]
@@ -97,19 +55,19 @@ pub trait Pipeline: Send + Sync + 'static {
     }
 
     /// Maps the payload to what the target system expects. Default: unchanged.
-    fn transform(&self, payload: Value, ctx: &EventContext) -> Result<Value, PipelineError> {
+    fn transform(&self, payload: Value, ctx: &EventContext) -> Result<Value, HandlerError> {
         let _ = ctx;
         Ok(payload)
     }
 
     /// Runs before sending (look-ups, enrichment). Default: unchanged.
-    async fn pre_process(&self, data: Value, ctx: &EventContext) -> Result<Value, PipelineError> {
+    async fn pre_process(&self, data: Value, ctx: &EventContext) -> Result<Value, HandlerError> {
         let _ = ctx;
         Ok(data)
     }
 
     /// Sends the data to the target system; returns its answer.
-    async fn send(&self, data: Value, ctx: &EventContext) -> Result<Value, PipelineError>;
+    async fn send(&self, data: Value, ctx: &EventContext) -> Result<Value, HandlerError>;
 
     /// Runs after a successful send and builds the result. Default: 200
     /// `{"success":true,"message":"event '<type>' processed"}`.
@@ -118,7 +76,7 @@ pub trait Pipeline: Send + Sync + 'static {
         event_type: &str,
         response: Value,
         ctx: &EventContext,
-    ) -> Result<HandlerResult, PipelineError> {
+    ) -> Result<HandlerResult, HandlerError> {
         let _ = (response, ctx);
         Ok(HandlerResult::success(format!("event '{event_type}' processed")))
     }
@@ -130,22 +88,14 @@ pub struct PipelineHandler<P>(pub P);
 
 #[async_trait::async_trait]
 impl<P: Pipeline> EventHandler for PipelineHandler<P> {
-    async fn handle(&self, event: CloudEvent, ctx: EventContext) -> HandlerResult {
+    async fn handle(&self, event: CloudEvent, ctx: EventContext) -> Result<HandlerResult, HandlerError> {
         let p = &self.0;
         let payload = ctx.payload(&event).clone();
-        if let Err(message) = p.validate(&payload, &ctx) {
-            return HandlerResult::error(StatusCode::BAD_REQUEST, message);
-        }
-        let steps = async {
-            let data = p.transform(payload, &ctx)?;
-            let data = p.pre_process(data, &ctx).await?;
-            let response = p.send(data, &ctx).await?;
-            p.post_process(&event.event_type, response, &ctx).await
-        };
-        match steps.await {
-            Ok(result) => result,
-            Err(err) => HandlerResult::error(err.status, err.message),
-        }
+        p.validate(&payload, &ctx).map_err(HandlerError::rejected)?;
+        let data = p.transform(payload, &ctx)?;
+        let data = p.pre_process(data, &ctx).await?;
+        let response = p.send(data, &ctx).await?;
+        p.post_process(&event.event_type, response, &ctx).await
     }
 }
 
@@ -157,6 +107,7 @@ pub fn pipeline<P: Pipeline>(p: P) -> Arc<dyn EventHandler> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
     use serde_json::json;
     use std::sync::Mutex;
 
@@ -175,18 +126,18 @@ mod tests {
                 None => Err("sku is required".into()),
             }
         }
-        fn transform(&self, payload: Value, _ctx: &EventContext) -> Result<Value, PipelineError> {
+        fn transform(&self, payload: Value, _ctx: &EventContext) -> Result<Value, HandlerError> {
             self.steps.lock().expect("lock").push("transform".into());
             Ok(json!({"code": payload["sku"]}))
         }
-        async fn pre_process(&self, data: Value, _ctx: &EventContext) -> Result<Value, PipelineError> {
+        async fn pre_process(&self, data: Value, _ctx: &EventContext) -> Result<Value, HandlerError> {
             self.steps.lock().expect("lock").push(format!("pre {data}"));
             Ok(data)
         }
-        async fn send(&self, data: Value, _ctx: &EventContext) -> Result<Value, PipelineError> {
+        async fn send(&self, data: Value, _ctx: &EventContext) -> Result<Value, HandlerError> {
             self.steps.lock().expect("lock").push(format!("send {data}"));
             match self.fail_send {
-                Some(status) => Err(PipelineError::upstream(status, "ERP said no")),
+                Some(status) => Err(HandlerError::upstream(status, "ERP said no")),
                 None => Ok(json!({"ok": true})),
             }
         }
@@ -206,7 +157,9 @@ mod tests {
         let r = h.handle(e, ctx).await;
         assert_eq!(
             r,
-            HandlerResult::success("event 'be-observer.catalog_product_create' processed")
+            Ok(HandlerResult::success(
+                "event 'be-observer.catalog_product_create' processed"
+            ))
         );
         assert_eq!(
             *h.0.steps.lock().expect("lock"),
@@ -219,7 +172,7 @@ mod tests {
         let h = PipelineHandler(Recorder::default());
         let (e, ctx) = event(json!({"name": "x"}));
         let r = h.handle(e, ctx).await;
-        assert_eq!(r, HandlerResult::error(StatusCode::BAD_REQUEST, "sku is required"));
+        assert_eq!(r, Err(HandlerError::new(StatusCode::BAD_REQUEST, "sku is required")));
         assert_eq!(*h.0.steps.lock().expect("lock"), vec!["validate"]);
     }
 
@@ -240,7 +193,7 @@ mod tests {
             let (e, ctx) = event(json!({"sku": "A"}));
             assert_eq!(
                 h.handle(e, ctx).await,
-                HandlerResult::error(expected, "ERP said no"),
+                Err(HandlerError::new(expected, "ERP said no")),
                 "{upstream:?}"
             );
         }

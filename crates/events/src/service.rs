@@ -5,14 +5,11 @@
 //! # async fn run(bus: commerce_kit_events::bus::LocalBus) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use commerce_kit_core::server;
-//! use commerce_kit_core::state::MemoryStore;
-//! use commerce_kit_events::ConsumerService;
-//! use commerce_kit_events::consumer::Consumer;
-//! use commerce_kit_events::delivery::{Delivery, DeliveryOptions};
 //! use commerce_kit_events::local::LocalOptions;
+//! use commerce_kit_events::{Consumer, ConsumerService, Delivery, DeliveryOptions, MemoryStore};
 //!
-//! let consumer = Consumer::builder(Arc::new(MemoryStore::new())).build();
-//! let delivery = Delivery::new(consumer, DeliveryOptions::default());
+//! let consumer = Consumer::builder(Arc::new(MemoryStore::new())).build()?;
+//! let delivery = Delivery::new(consumer, DeliveryOptions::adobe("4f8a1c2e-client-id")?);
 //! let events = ConsumerService::new(delivery, Some(bus), LocalOptions::default());
 //! let local = events.spawn_local(); // None without a bus
 //! let listener = server::bind("127.0.0.1:8080".parse()?).await?;

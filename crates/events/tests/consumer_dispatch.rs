@@ -9,6 +9,7 @@ use commerce_kit_core::state::{MemoryStore, StateStore};
 use commerce_kit_events::cloudevent::CloudEvent;
 use commerce_kit_events::consumer::{Consumer, Outcome};
 use commerce_kit_events::handler::{EventContext, EventHandler, HandlerResult, handler_fn};
+use commerce_kit_events::{ConsumerBuildError, HandlerError};
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -34,14 +35,14 @@ fn counting(result: HandlerResult) -> (Arc<dyn EventHandler>, Arc<AtomicUsize>) 
         let result = result.clone();
         async move {
             c.fetch_add(1, Ordering::SeqCst);
-            result
+            Ok(result)
         }
     });
     (h, calls)
 }
 
 fn named(label: &'static str) -> Arc<dyn EventHandler> {
-    handler_fn(move |_e: CloudEvent, _c: EventContext| async move { HandlerResult::success(label) })
+    handler_fn(move |_e: CloudEvent, _c: EventContext| async move { Ok(HandlerResult::success(label)) })
 }
 
 fn store() -> Arc<dyn StateStore> {
@@ -58,7 +59,8 @@ async fn success_wraps_the_handler_body_with_the_event_type() {
     let consumer = Consumer::builder(store())
         .on("product-commerce/created", named("created"))
         .on("product-commerce/updated", named("updated"))
-        .build();
+        .build()
+        .expect("known keys");
     let ty = "com.adobe.commerce.acme.observer.catalog_product_save_commit_after";
     let d = dispatch(&consumer, product_save("e1", ty, SAME, SAME)).await;
     assert_eq!(d.status, StatusCode::OK);
@@ -81,7 +83,10 @@ async fn handler_status_is_propagated_and_errors_have_the_error_shape() {
         (StatusCode::HTTP_VERSION_NOT_SUPPORTED, false),
     ] {
         let (h, _) = counting(HandlerResult::error(status, "back office said no"));
-        let consumer = Consumer::builder(store()).on("be-observer.customer_create", h).build();
+        let consumer = Consumer::builder(store())
+            .on("be-observer.customer_create", h)
+            .build()
+            .expect("known keys");
         let d = dispatch(
             &consumer,
             CloudEvent::new("x", "s", "be-observer.customer_create", json!({"email": "a@b.c"})),
@@ -97,7 +102,10 @@ async fn handler_status_is_propagated_and_errors_have_the_error_shape() {
         StatusCode::ACCEPTED,
         json!({"success": true, "message": "queued"}),
     ));
-    let consumer = Consumer::builder(store()).on("be-observer.customer_create", h).build();
+    let consumer = Consumer::builder(store())
+        .on("be-observer.customer_create", h)
+        .build()
+        .expect("known keys");
     let d = dispatch(
         &consumer,
         CloudEvent::new("y", "s", "be-observer.customer_create", json!({})),
@@ -117,7 +125,8 @@ async fn resolution_order_exact_type_then_code_then_route_then_fallback() {
         .on(prefixed, named("exact"))
         .on("product-commerce/created", named("route"))
         .fallback(named("fallback"))
-        .build();
+        .build()
+        .expect("known keys");
     // a prefixed key is stored unprefixed: it matches any prefix
     let d = dispatch(&all, product_save("1", prefixed, SAME, SAME)).await;
     assert_eq!(
@@ -130,7 +139,8 @@ async fn resolution_order_exact_type_then_code_then_route_then_fallback() {
     let routed = Consumer::builder(store())
         .on("product-commerce/created", named("route"))
         .fallback(named("fallback"))
-        .build();
+        .build()
+        .expect("known keys");
     let d = dispatch(&routed, product_save("3", prefixed, SAME, SAME)).await;
     assert_eq!(d.body["response"]["message"], "route");
     let d = dispatch(&routed, product_save("4", prefixed, SAME, "2026-01-01 00:00:00")).await;
@@ -138,14 +148,18 @@ async fn resolution_order_exact_type_then_code_then_route_then_fallback() {
     assert_eq!(d.handler.as_deref(), Some("product-commerce/updated (fallback)"));
 
     // a handler by event code wins even when the routing rule could not route (no timestamps)
-    let by_code = Consumer::builder(store()).on(PRODUCT_SAVE, named("code")).build();
+    let by_code = Consumer::builder(store())
+        .on(PRODUCT_SAVE, named("code"))
+        .build()
+        .expect("known keys");
     let e = CloudEvent::new("5", "s", PRODUCT_SAVE, json!({"value": {"sku": "A"}}));
     assert_eq!(dispatch(&by_code, e).await.body["response"]["message"], "code");
 
-    // custom event types work when registered by exact type
+    // custom event types work when registered by exact type (declared known)
     let custom = Consumer::builder(store())
-        .on("com.acme.erp.invoice_paid", named("invoice"))
-        .build();
+        .on_custom("com.acme.erp.invoice_paid", named("invoice"))
+        .build()
+        .expect("declared custom type");
     let e = CloudEvent::new("6", "s", "com.acme.erp.invoice_paid", json!({}));
     assert_eq!(dispatch(&custom, e).await.status, StatusCode::OK);
 }
@@ -154,7 +168,8 @@ async fn resolution_order_exact_type_then_code_then_route_then_fallback() {
 async fn unroutable_events_are_400_with_exact_messages() {
     let consumer = Consumer::builder(store())
         .on("product-commerce/created", named("c"))
-        .build();
+        .build()
+        .expect("known keys");
     let cases = [
         (
             CloudEvent::new("1", "s", "be-observer.unheard_of", json!({})),
@@ -189,7 +204,10 @@ async fn unroutable_events_are_400_with_exact_messages() {
         assert_eq!(d.outcome, Outcome::Unroutable);
     }
     // the fallback does not make unknown types routable
-    let with_fallback = Consumer::builder(store()).fallback(named("f")).build();
+    let with_fallback = Consumer::builder(store())
+        .fallback(named("f"))
+        .build()
+        .expect("known keys");
     let d = dispatch(
         &with_fallback,
         CloudEvent::new("6", "s", "be-observer.unheard_of", json!({})),
@@ -211,10 +229,11 @@ async fn the_context_carries_id_retry_count_and_route() {
             async move {
                 let payload = ctx.payload(&e).clone();
                 *s.lock().expect("lock") = Some((ctx, payload));
-                HandlerResult::success("ok")
+                Ok(HandlerResult::success("ok"))
             }
         }))
-        .build();
+        .build()
+        .expect("known keys");
     let mut e = CloudEvent::new(
         "cloud-id",
         "s",
@@ -237,7 +256,10 @@ async fn the_context_carries_id_retry_count_and_route() {
 #[tokio::test]
 async fn a_handled_event_id_is_not_handled_twice_but_a_failed_one_is_retried() {
     let (ok, ok_calls) = counting(HandlerResult::success("done"));
-    let consumer = Consumer::builder(store()).on("be-observer.customer_delete", ok).build();
+    let consumer = Consumer::builder(store())
+        .on("be-observer.customer_delete", ok)
+        .build()
+        .expect("known keys");
     let event = CloudEvent::new("dup-1", "s", "be-observer.customer_delete", json!({"id": 1}));
     let first = dispatch(&consumer, event.clone()).await;
     assert_eq!(first.outcome, Outcome::Handled);
@@ -256,7 +278,8 @@ async fn a_handled_event_id_is_not_handled_twice_but_a_failed_one_is_retried() {
     let consumer2 = Consumer::builder(store())
         .on("be-observer.customer_delete", other.clone())
         .on("be-observer.customer_update", other)
-        .build();
+        .build()
+        .expect("known keys");
     dispatch(&consumer2, event.clone()).await;
     let mut same_id = event.clone();
     same_id.event_type = "be-observer.customer_update".into();
@@ -270,15 +293,16 @@ async fn a_handled_event_id_is_not_handled_twice_but_a_failed_one_is_retried() {
         let n = c.fetch_add(1, Ordering::SeqCst);
         async move {
             if n == 0 {
-                HandlerResult::error(StatusCode::SERVICE_UNAVAILABLE, "erp down")
+                Ok(HandlerResult::error(StatusCode::SERVICE_UNAVAILABLE, "erp down"))
             } else {
-                HandlerResult::success("erp back")
+                Ok(HandlerResult::success("erp back"))
             }
         }
     });
     let consumer3 = Consumer::builder(store())
         .on("be-observer.customer_delete", flaky)
-        .build();
+        .build()
+        .expect("known keys");
     assert_eq!(
         dispatch(&consumer3, event.clone()).await.status,
         StatusCode::SERVICE_UNAVAILABLE
@@ -297,12 +321,13 @@ async fn concurrent_deliveries_of_one_id_run_the_handler_once() {
         async move {
             c.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(200)).await;
-            HandlerResult::success("slow")
+            Ok(HandlerResult::success("slow"))
         }
     });
     let consumer = Consumer::builder(store())
         .on("be-observer.customer_update", slow)
-        .build();
+        .build()
+        .expect("known keys");
     let event = CloudEvent::new("same", "s", "be-observer.customer_update", json!({"email": "x@y.z"}));
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -331,7 +356,7 @@ async fn concurrent_deliveries_of_one_id_run_the_handler_once() {
 #[tokio::test]
 async fn loop_guard_discards_the_echo_and_lets_a_changed_payload_through() {
     let (h, calls) = counting(HandlerResult::success("synced"));
-    let consumer = Consumer::builder(store()).fallback(h).build();
+    let consumer = Consumer::builder(store()).fallback(h).build().expect("known keys");
     // a back-office update, as the ingestion webhook publishes it (data = value)
     let update = CloudEvent::new(
         "bo-1",
@@ -388,7 +413,8 @@ async fn loop_guard_fingerprints_expire_after_their_ttl() {
     let consumer = Consumer::builder(store())
         .fallback(h)
         .loop_guard_ttl(Duration::from_millis(300))
-        .build();
+        .build()
+        .expect("known keys");
     let update = back_office_update();
     dispatch(&consumer, update).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -404,7 +430,8 @@ async fn a_failed_handling_stores_no_fingerprint() {
     let consumer = Consumer::builder(store())
         .on("be-observer.catalog_product_update", bad)
         .fallback(good)
-        .build();
+        .build()
+        .expect("known keys");
     let update = back_office_update();
     assert_eq!(dispatch(&consumer, update).await.status, StatusCode::BAD_GATEWAY);
     let echo = commerce_echo();
@@ -422,13 +449,14 @@ async fn a_handler_past_its_deadline_is_answered_503_and_can_be_retried() {
             if n == 0 {
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
-            HandlerResult::success("eventually")
+            Ok(HandlerResult::success("eventually"))
         }
     });
     let consumer = Consumer::builder(store())
         .on("be-observer.customer_create", sleepy)
         .handler_timeout(Duration::from_millis(100))
-        .build();
+        .build()
+        .expect("known keys");
     let e = CloudEvent::new("t1", "s", "be-observer.customer_create", json!({}));
     let d = dispatch(&consumer, e.clone()).await;
     assert_eq!(d.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -451,11 +479,12 @@ async fn a_panicking_handler_is_answered_500_and_the_consumer_keeps_working() {
         if e.data["explode"] == Value::Bool(true) {
             panic!("handler bug with secret detail");
         }
-        HandlerResult::success("fine")
+        Ok(HandlerResult::success("fine"))
     });
     let consumer = Consumer::builder(store())
         .on("be-observer.customer_create", boom)
-        .build();
+        .build()
+        .expect("known keys");
     let bad = CloudEvent::new("p1", "s", "be-observer.customer_create", json!({"explode": true}));
     let d = dispatch(&consumer, bad).await;
     assert_eq!(d.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -475,7 +504,8 @@ async fn fingerprints_in_their_own_store_survive_a_full_dedupe_store() {
     let consumer = Consumer::builder(Arc::new(MemoryStore::with_max_entries(4)))
         .loop_guard_store(Arc::new(MemoryStore::new()))
         .fallback(h)
-        .build();
+        .build()
+        .expect("known keys");
     assert_eq!(
         dispatch(&consumer, back_office_update()).await.outcome,
         Outcome::Handled
@@ -494,4 +524,145 @@ async fn fingerprints_in_their_own_store_survive_a_full_dedupe_store() {
         Outcome::LoopDiscarded
     );
     assert_eq!(calls.load(Ordering::SeqCst), 11);
+}
+
+/// The valid keys as the build error lists them (sorted).
+const VALID_KEYS: &str = "a handler key is a route name (customer-backoffice/created, customer-backoffice/deleted, \
+customer-backoffice/group-created, customer-backoffice/group-deleted, customer-backoffice/group-updated, \
+customer-backoffice/updated, customer-commerce/created, customer-commerce/deleted, customer-commerce/group-deleted, \
+customer-commerce/group-updated, customer-commerce/updated, order-backoffice/shipment-created, \
+order-backoffice/shipment-updated, order-backoffice/updated, order-commerce/created, order-commerce/updated, \
+product-backoffice/created, product-backoffice/deleted, product-backoffice/updated, product-commerce/created, \
+product-commerce/deleted, product-commerce/updated, stock-backoffice/updated, stock-commerce/updated) \
+or an event code, with any prefix (be-observer.catalog_product_create, be-observer.catalog_product_delete, \
+be-observer.catalog_product_update, be-observer.catalog_stock_update, be-observer.customer_create, \
+be-observer.customer_delete, be-observer.customer_group_create, be-observer.customer_group_delete, \
+be-observer.customer_group_update, be-observer.customer_update, be-observer.sales_order_shipment_create, \
+be-observer.sales_order_shipment_update, be-observer.sales_order_status_update, \
+com.adobe.commerce.observer.catalog_product_delete_commit_after, com.adobe.commerce.observer.catalog_product_save_commit_after, \
+com.adobe.commerce.observer.cataloginventory_stock_item_save_commit_after, com.adobe.commerce.observer.customer_delete_commit_after, \
+com.adobe.commerce.observer.customer_group_delete_commit_after, com.adobe.commerce.observer.customer_group_save_commit_after, \
+com.adobe.commerce.observer.customer_save_commit_after, com.adobe.commerce.observer.sales_order_save_commit_after); \
+register other event types with ConsumerBuilder::on_custom or ConsumerBuilder::known_event_codes";
+
+#[test]
+fn a_mistyped_key_is_a_build_error_naming_it_and_the_valid_keys() {
+    let err = Consumer::builder(store())
+        .on("product-commerce/updated", named("fine"))
+        .on("product-comerce/created", named("typo"))
+        .build()
+        .expect_err("a key that matches nothing");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "unknown handler key 'product-comerce/created' (did you mean 'product-commerce/created'?): {VALID_KEYS}"
+        )
+    );
+    let ConsumerBuildError::UnknownKeys {
+        keys,
+        route_names,
+        event_codes,
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(keys.len(), 1);
+    assert_eq!(route_names.len(), 24);
+    assert_eq!(event_codes.len(), 21);
+}
+
+#[tokio::test]
+async fn every_unknown_key_is_named_and_custom_codes_are_declared_explicitly() {
+    let err = Consumer::builder(store())
+        .on("com.acme.erp.invoice_paid", named("custom"))
+        .on("be-observer.catalog_stock_updte", named("typo"))
+        .on("be-observer.catalog_stock_update", named("fine"))
+        .build()
+        .expect_err("two unknown keys");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "unknown handler keys 'com.acme.erp.invoice_paid', 'be-observer.catalog_stock_updte' \
+             (did you mean 'be-observer.catalog_stock_update'?): {VALID_KEYS}"
+        )
+    );
+    // declared known: by list, with any prefix on either side …
+    Consumer::builder(store())
+        .known_event_codes(["com.acme.erp.invoice_paid", "acme.be-observer.warehouse_moved"])
+        .on("com.acme.erp.invoice_paid", named("custom"))
+        .on("be-observer.warehouse_moved", named("moved"))
+        .build()
+        .expect("declared");
+    // … or through a catalog with events of its own
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("events.json");
+    std::fs::write(
+        &path,
+        r#"{"warehouse": {"backoffice": {"be-observer.warehouse_moved": {"sampleEventTemplate": {"id": "w1"}}}}}"#,
+    )
+    .expect("write");
+    let catalog =
+        commerce_kit_events::catalog::Catalog::load(Some(&path), commerce_kit_events::catalog::CatalogMode::Extend)
+            .expect("catalog");
+    let consumer = Consumer::builder(store())
+        .catalog(&catalog)
+        .on("be-observer.warehouse_moved", named("moved"))
+        .build()
+        .expect("in the catalog");
+    let e = CloudEvent::new("w1", "s", "acme.be-observer.warehouse_moved", json!({"id": "w1"}));
+    let d = dispatch(&consumer, e).await;
+    assert_eq!(d.body["response"]["message"], "moved");
+}
+
+#[tokio::test]
+async fn a_handler_error_is_answered_with_its_status_and_the_event_can_be_handled_again() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let h = handler_fn(move |e: CloudEvent, ctx: EventContext| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                return Err(HandlerError::retryable("ERP is down"));
+            }
+            let email = ctx.payload(&e)["email"]
+                .as_str()
+                .ok_or_else(|| HandlerError::rejected("customer without an email"))?;
+            Ok(HandlerResult::success(format!("customer {email} created")))
+        }
+    });
+    let consumer = Consumer::builder(store())
+        .on("customer-backoffice/created", h)
+        .build()
+        .expect("known keys");
+    let event = CloudEvent::new("h1", "s", "be-observer.customer_create", json!({"email": "a@b.c"}));
+    let d = dispatch(&consumer, event.clone()).await;
+    assert_eq!(
+        (d.status, &d.body, d.outcome),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"error": "ERP is down"}),
+            Outcome::HandlerFailed
+        )
+    );
+    assert!(d.is_retryable());
+    // the error released the claim: the redelivery runs the handler
+    let d = dispatch(&consumer, event).await;
+    assert_eq!(
+        d.body,
+        json!({"type": "be-observer.customer_create", "response": {"success": true, "message": "customer a@b.c created"}})
+    );
+    let d = dispatch(
+        &consumer,
+        CloudEvent::new("h2", "s", "be-observer.customer_create", json!({})),
+    )
+    .await;
+    assert_eq!(
+        (d.status, &d.body, d.is_retryable()),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "customer without an email"}),
+            false
+        )
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
 }

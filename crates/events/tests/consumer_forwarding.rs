@@ -10,9 +10,10 @@ use axum::routing::post;
 use commerce_kit_core::http::ClientTimeouts;
 use commerce_kit_core::secrecy::SecretString;
 use commerce_kit_core::state::MemoryStore;
+use commerce_kit_events::HandlerError;
 use commerce_kit_events::cloudevent::CloudEvent;
 use commerce_kit_events::consumer::Consumer;
-use commerce_kit_events::handler::{EventContext, EventHandler, HandlerResult};
+use commerce_kit_events::handler::{EventContext, EventHandler};
 use commerce_kit_events::handlers::{ForwardingHandler, ForwardingOptions, LoggingHandler};
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -77,7 +78,8 @@ async fn the_event_is_posted_as_received_with_token_and_idempotency_key() {
     let (url, bo) = back_office().await;
     let consumer = Consumer::builder(Arc::new(MemoryStore::new()))
         .fallback(Arc::new(forwarding(&url, Some("bo-token-123"), 2000)))
-        .build();
+        .build()
+        .expect("consumer");
     let event = ev("f1", json!({"status": 202}));
     let d = consumer
         .dispatch(event.clone(), EventContext::new(event.event_id().to_owned()))
@@ -131,7 +133,7 @@ async fn upstream_statuses_are_mapped() {
     ];
     for (answer, status, message) in cases {
         let r = h.handle(ev("m", answer.clone()), EventContext::new("m")).await;
-        assert_eq!(r, HandlerResult::error(status, message), "{answer}");
+        assert_eq!(r, Err(HandlerError::new(status, message)), "{answer}");
     }
     // nothing listens: 502, and the message shows no query string (it may carry secrets)
     let dead = {
@@ -143,10 +145,10 @@ async fn upstream_statuses_are_mapped() {
         .await;
     assert_eq!(
         r,
-        HandlerResult::error(
+        Err(HandlerError::new(
             StatusCode::BAD_GATEWAY,
             format!("forwarding target {dead} could not be reached")
-        )
+        ))
     );
 }
 
@@ -154,7 +156,8 @@ async fn upstream_statuses_are_mapped() {
 async fn the_logging_handler_succeeds() {
     let consumer = Consumer::builder(Arc::new(MemoryStore::new()))
         .fallback(Arc::new(LoggingHandler))
-        .build();
+        .build()
+        .expect("consumer");
     let e = CloudEvent::new(
         "l1",
         "s",

@@ -33,12 +33,12 @@ fn recording() -> (Arc<dyn EventHandler>, Seen) {
             let fail_times = e.data.get("fail_times").and_then(Value::as_u64).unwrap_or(0);
             let status = e.data.get("status").and_then(Value::as_u64).unwrap_or(503) as u16;
             if u64::from(ctx.retry_count.unwrap_or(0)) < fail_times {
-                HandlerResult::error(
+                Ok(HandlerResult::error(
                     StatusCode::from_u16(status).expect("status"),
                     format!("failing with {status}"),
-                )
+                ))
             } else {
-                HandlerResult::success("ok")
+                Ok(HandlerResult::success("ok"))
             }
         }
     });
@@ -49,6 +49,7 @@ fn consumer(handler: Arc<dyn EventHandler>) -> Consumer {
     Consumer::builder(Arc::new(MemoryStore::new()))
         .fallback(handler)
         .build()
+        .expect("consumer")
 }
 
 fn fast() -> LocalOptions {
@@ -372,4 +373,68 @@ async fn without_retention_every_event_is_kept() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     handle.shutdown().await;
     assert_eq!(bus.read(0, 10).await.expect("read").len(), 3);
+}
+
+/// A URL on a loopback port nothing listens on, with a secret in its query.
+fn closed_port_url() -> (String, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    (format!("http://127.0.0.1:{port}/erp/stock?token=s3cret"), port)
+}
+
+#[tokio::test]
+async fn errors_raised_with_question_mark_are_retried_or_dead_lettered_by_their_kind() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bus = LocalBus::open(dir.path()).expect("open");
+    bus.append(&ev("erp-down", json!({"call_erp": true})))
+        .await
+        .expect("append");
+    bus.append(&ev("bad-qty", json!({"qty": "many"})))
+        .await
+        .expect("append");
+    bus.append(&ev("fine", json!({"qty": 2}))).await.expect("append");
+    let (erp, port) = closed_port_url();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let s = seen.clone();
+    let h = handler_fn(move |e: CloudEvent, ctx: EventContext| {
+        let (s, erp) = (s.clone(), erp.clone());
+        async move {
+            s.lock().expect("lock").push(ctx.event_id.clone());
+            if e.data["call_erp"] == json!(true) {
+                // a connect error: retryable (503)
+                reqwest::Client::new().get(&erp).send().await?;
+            }
+            // a JSON error: not retryable (400)
+            let qty: u32 = serde_json::from_value(e.data["qty"].clone())?;
+            Ok(HandlerResult::success(format!("{qty} noted")))
+        }
+    });
+    let handle = spawn_local(consumer(h), bus.clone(), fast());
+    wait_acked(&bus, DEFAULT_CONSUMER_NAME, 3).await;
+    handle.shutdown().await;
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        ["erp-down", "erp-down", "erp-down", "bad-qty", "fine"],
+        "the connect error was retried (3 attempts), the JSON error was not"
+    );
+    let dead = bus.dead_letters(DEFAULT_CONSUMER_NAME).await.expect("dl");
+    assert_eq!(dead.len(), 2);
+    assert_eq!((dead[0].offset, dead[0].event.id.as_str()), (0, "erp-down"));
+    let prefix =
+        format!(r#"gave up after 3 attempts: {{"error":"could not connect to http://127.0.0.1:{port}/erp/stock: "#);
+    assert!(
+        dead[0].reason.starts_with(&prefix) && dead[0].reason.ends_with(r#"","status":503}"#),
+        "{}",
+        dead[0].reason
+    );
+    assert!(!dead[0].reason.contains("s3cret"), "{}", dead[0].reason);
+    assert_eq!(
+        (dead[1].offset, dead[1].event.id.as_str(), dead[1].reason.as_str()),
+        (
+            1,
+            "bad-qty",
+            r#"not retryable: {"error":"invalid JSON data: invalid type: string \"many\", expected u32","status":400}"#
+        )
+    );
 }

@@ -34,7 +34,7 @@ fn slow_counting() -> (Arc<dyn EventHandler>, Arc<AtomicUsize>) {
         async move {
             c.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(150)).await;
-            HandlerResult::success("ok")
+            Ok(HandlerResult::success("ok"))
         }
     });
     (h, calls)
@@ -44,8 +44,14 @@ fn slow_counting() -> (Arc<dyn EventHandler>, Arc<AtomicUsize>) {
 async fn replicas_handle_a_redelivered_event_once() {
     let prefix = format!("ck-test-{}:", uuid::Uuid::new_v4().simple());
     let (h, calls) = slow_counting();
-    let replica_a = Consumer::builder(redis(&prefix).await).fallback(h.clone()).build();
-    let replica_b = Consumer::builder(redis(&prefix).await).fallback(h).build();
+    let replica_a = Consumer::builder(redis(&prefix).await)
+        .fallback(h.clone())
+        .build()
+        .expect("consumer");
+    let replica_b = Consumer::builder(redis(&prefix).await)
+        .fallback(h)
+        .build()
+        .expect("consumer");
     let event = CloudEvent::new("r-1", "s", "be-observer.customer_delete", json!({"id": 1}));
     // the same event reaches both replicas at once (Adobe retry racing the first attempt)
     let (a, b) = tokio::join!(
@@ -68,8 +74,14 @@ async fn replicas_handle_a_redelivered_event_once() {
 async fn the_loop_guard_works_across_replicas() {
     let prefix = format!("ck-test-{}:", uuid::Uuid::new_v4().simple());
     let (h, calls) = slow_counting();
-    let replica_a = Consumer::builder(redis(&prefix).await).fallback(h.clone()).build();
-    let replica_b = Consumer::builder(redis(&prefix).await).fallback(h).build();
+    let replica_a = Consumer::builder(redis(&prefix).await)
+        .fallback(h.clone())
+        .build()
+        .expect("consumer");
+    let replica_b = Consumer::builder(redis(&prefix).await)
+        .fallback(h)
+        .build()
+        .expect("consumer");
     let update = CloudEvent::new(
         "bo",
         "s",

@@ -11,9 +11,7 @@ use commerce_kit_core::signature::RsaSigner;
 use commerce_kit_core::state::MemoryStore;
 use commerce_kit_events::cloudevent::CloudEvent;
 use commerce_kit_events::consumer::{Consumer, ConsumerBuilder};
-use commerce_kit_events::delivery::{
-    Delivery, DeliveryOptions, SignatureVerifier, ValidationPolicy, Verification, router,
-};
+use commerce_kit_events::delivery::{Delivery, DeliveryOptions, SignatureVerifier, ValidationPolicy, router};
 use commerce_kit_events::handler::{EventContext, HandlerResult, handler_fn};
 use commerce_kit_events::test_util::{AdobeSigner, FakeKeyHost, TEST_KEY_PATH_A, TEST_KEY_PATH_B};
 use http::{HeaderMap, StatusCode};
@@ -40,11 +38,11 @@ fn builder() -> (ConsumerBuilder, Arc<AtomicUsize>) {
                 panic!("handler bug");
             }
             match payload.get("answer").and_then(Value::as_u64) {
-                Some(code) => HandlerResult::error(
+                Some(code) => Ok(HandlerResult::error(
                     StatusCode::from_u16(code as u16).expect("status"),
                     format!("answered {code}"),
-                ),
-                None => HandlerResult::success(format!("handled {}", ctx.event_id)),
+                )),
+                None => Ok(HandlerResult::success(format!("handled {}", ctx.event_id))),
             }
         }
     });
@@ -53,7 +51,7 @@ fn builder() -> (ConsumerBuilder, Arc<AtomicUsize>) {
 
 async fn start(options: DeliveryOptions) -> Server {
     let (b, calls) = builder();
-    start_with(b.build(), options, calls).await
+    start_with(b.build().expect("consumer"), options, calls).await
 }
 
 async fn start_with(consumer: Consumer, options: DeliveryOptions, calls: Arc<AtomicUsize>) -> Server {
@@ -73,13 +71,10 @@ async fn start_with(consumer: Consumer, options: DeliveryOptions, calls: Arc<Ato
 }
 
 fn verified(keys: &FakeKeyHost) -> DeliveryOptions {
-    DeliveryOptions {
-        verification: Some(Verification {
-            verifier: SignatureVerifier::new(keys.base_url(), Duration::from_secs(3600)).expect("verifier"),
-            client_id: Some(CLIENT_ID.to_owned()),
-        }),
-        ..DeliveryOptions::default()
-    }
+    DeliveryOptions::verified(
+        SignatureVerifier::new(keys.base_url(), Duration::from_secs(3600)).expect("verifier"),
+        Some(CLIENT_ID.to_owned()),
+    )
 }
 
 /// A Commerce-style delivery body for a customer delete (routes without timestamps).
@@ -283,13 +278,10 @@ async fn an_unknown_key_is_401_and_an_unreachable_key_host_is_503() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         format!("http://{}", l.local_addr().expect("addr"))
     };
-    let s2 = start(DeliveryOptions {
-        verification: Some(Verification {
-            verifier: SignatureVerifier::new(&dead_base, Duration::from_secs(60)).expect("verifier"),
-            client_id: Some(CLIENT_ID.to_owned()),
-        }),
-        ..DeliveryOptions::default()
-    })
+    let s2 = start(DeliveryOptions::verified(
+        SignatureVerifier::new(&dead_base, Duration::from_secs(60)).expect("verifier"),
+        Some(CLIENT_ID.to_owned()),
+    ))
     .await;
     let (status, body) = post_signed(
         &s2.url,
@@ -336,8 +328,30 @@ async fn the_recipient_client_id_must_match() {
 }
 
 #[tokio::test]
+async fn an_unsigned_delivery_is_refused_unless_unsigned_is_chosen_explicitly() {
+    let bytes = serde_json::to_vec(&event("u0", Some(CLIENT_ID), json!({}))).expect("json");
+    let missing = json!({"error": "missing I/O Events digital signature: expected header x-adobe-digital-signature-1 or x-adobe-digital-signature-2"});
+    // Adobe's key host: refused before any key is fetched (no network needed)
+    let adobe = start(DeliveryOptions::adobe(CLIENT_ID).expect("options")).await;
+    let (status, body) = post(&adobe.url, HeaderMap::new(), bytes.clone()).await;
+    assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &missing));
+    assert_eq!(adobe.calls.load(Ordering::SeqCst), 0);
+    // any other verifier
+    let keys = FakeKeyHost::with_test_keys().await.expect("keys");
+    let own = start(verified(&keys)).await;
+    let (status, body) = post(&own.url, HeaderMap::new(), bytes.clone()).await;
+    assert_eq!((status, &body), (StatusCode::UNAUTHORIZED, &missing));
+    assert_eq!(own.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(keys.total_fetches(), 0);
+    // the same delivery signed is handled
+    let (status, _) = post(&own.url, AdobeSigner::test_keys().headers(&bytes), bytes).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(own.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn without_verification_unsigned_deliveries_are_accepted() {
-    let s = start(DeliveryOptions::default()).await;
+    let s = start(DeliveryOptions::unsigned()).await;
     let bytes = serde_json::to_vec(&event("u1", None, json!({}))).expect("json");
     let (status, _) = post(&s.url, HeaderMap::new(), bytes).await;
     assert_eq!(status, StatusCode::OK);
@@ -346,7 +360,7 @@ async fn without_verification_unsigned_deliveries_are_accepted() {
 
 #[tokio::test]
 async fn challenge_is_answered_as_text_or_json() {
-    let s = start(DeliveryOptions::default()).await;
+    let s = start(DeliveryOptions::unsigned()).await;
     let http = reqwest::Client::new();
     let text = http
         .get(format!("{}?challenge=8ec8d794-e0ab-42df-9017-e3dada8e84f7", s.url))
@@ -457,7 +471,7 @@ async fn validation_url_is_fetched_when_allowed() {
 
 #[tokio::test]
 async fn validation_url_outside_adobe_is_refused_by_default() {
-    let s = start(DeliveryOptions::default()).await;
+    let s = start(DeliveryOptions::unsigned()).await;
     for (raw, message) in [
         (
             json!("http://127.0.0.1:1/validate"),
@@ -564,7 +578,7 @@ async fn a_redelivered_event_id_is_not_handled_twice() {
 
 #[tokio::test]
 async fn the_loop_guard_discards_an_echo_over_http() {
-    let s = start(DeliveryOptions::default()).await;
+    let s = start(DeliveryOptions::unsigned()).await;
     let update = json!({"specversion": "1.0", "id": "bo-1", "source": "urn:uuid:backoffice",
         "type": "be-observer.catalog_product_update",
         "data": {"sku": "24-MB01", "name": "Bag", "description": "d", "price": 3}});
@@ -591,7 +605,7 @@ async fn the_loop_guard_discards_an_echo_over_http() {
 
 #[tokio::test]
 async fn a_handler_panic_is_500_and_the_server_keeps_serving() {
-    let s = start(DeliveryOptions::default()).await;
+    let s = start(DeliveryOptions::unsigned()).await;
     let boom = serde_json::to_vec(&event("p1", None, json!({"explode": true}))).expect("json");
     let (status, body) = post(&s.url, HeaderMap::new(), boom).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -610,11 +624,8 @@ async fn a_handler_panic_is_500_and_the_server_keeps_serving() {
 async fn bad_bodies_have_exact_messages() {
     let (b, calls) = builder();
     let s = start_with(
-        b.build(),
-        DeliveryOptions {
-            body_limit: 64,
-            ..DeliveryOptions::default()
-        },
+        b.build().expect("consumer"),
+        DeliveryOptions::unsigned().with_body_limit(64),
         calls,
     )
     .await;

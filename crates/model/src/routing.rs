@@ -177,6 +177,25 @@ pub fn route_names() -> Vec<&'static str> {
     names
 }
 
+/// Every event code the built-in rules route, unprefixed
+/// (`com.adobe.commerce.observer.<event>`, then `be-observer.<event>`), for
+/// registries and docs; a delivered type matches its code with any prefix.
+///
+/// ```
+/// let codes = commerce_kit_model::routing::event_codes();
+/// assert!(codes.contains(&"com.adobe.commerce.observer.catalog_product_save_commit_after".to_owned()));
+/// assert!(codes.contains(&"be-observer.catalog_stock_update".to_owned()));
+/// ```
+pub fn event_codes() -> Vec<String> {
+    let commerce = COMMERCE_RULES
+        .iter()
+        .map(|(event, _)| format!("{COMMERCE_PREFIX}observer.{event}"));
+    let back_office = BACKOFFICE_RULES
+        .iter()
+        .map(|(event, _)| format!("{BACKOFFICE_PREFIX}{event}"));
+    commerce.chain(back_office).collect()
+}
+
 /// An event type split into origin, prefix and bare event name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventCode<'a> {
@@ -403,6 +422,19 @@ mod tests {
             }
         }
         assert_eq!(route_names().len(), 11 + 13);
+    }
+
+    #[test]
+    fn every_listed_event_code_is_routed() {
+        let codes = event_codes();
+        assert_eq!(codes.len(), COMMERCE_RULES.len() + BACKOFFICE_RULES.len());
+        for code in &codes {
+            // only a missing field may stop the rule: the code itself is known
+            match route(code, &Value::Null) {
+                Ok(r) => assert_eq!(&r.code, code),
+                Err(e) => assert!(!matches!(e, RouteError::Unknown(_)), "{code}: {e}"),
+            }
+        }
     }
 
     #[test]

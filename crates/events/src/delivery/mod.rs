@@ -9,7 +9,7 @@
 //! 1. read the body (limit `EVENTS_BODY_LIMIT_BYTES`, 2.5 MiB by default: Adobe
 //!    batches are up to 2 MB) and keep the raw bytes;
 //! 2. `{"validationUrl":…}` → GET it (see [`validation`]); 200 when confirmed;
-//! 3. when verification is on: the digital signatures over the raw bytes
+//! 3. unless the options are [`DeliveryOptions::unsigned`]: the digital signatures over the raw bytes
 //!    ([`signature`]); failure → 401 (503 when Adobe's key host is unreachable);
 //! 4. parse: an object is one event, an array is a batch;
 //! 5. per event, when a client id is configured: `recipientclientid` (or the
@@ -42,7 +42,7 @@ pub mod signature;
 pub mod validation;
 
 pub use router::router;
-pub use signature::{SignatureFailure, SignatureVerifier};
+pub use signature::{BadBaseUrl, SignatureFailure, SignatureVerifier};
 pub use validation::ValidationPolicy;
 
 /// Default body limit of `POST /events`: 2.5 MiB (Adobe batches are at most 2 MB).
@@ -60,23 +60,87 @@ pub struct Verification {
 }
 
 /// Options of the delivery endpoint.
+///
+/// Deliveries are verified unless you say otherwise: the constructors are
+/// [`DeliveryOptions::adobe`] (Adobe's key host) and
+/// [`DeliveryOptions::verified`] (any [`SignatureVerifier`]), and accepting
+/// unsigned deliveries takes an explicit [`DeliveryOptions::unsigned`] (the
+/// [`Delivery`] then warns at start-up).
+///
+/// ```
+/// use commerce_kit_events::DeliveryOptions;
+///
+/// let options = DeliveryOptions::adobe("4f8a1c2e-client-id")?.with_body_limit(1 << 20);
+/// assert!(options.is_verified());
+/// let v = options.verification().unwrap();
+/// assert_eq!(v.verifier.base_url(), "https://static.adobeioevents.com");
+/// assert_eq!(v.client_id.as_deref(), Some("4f8a1c2e-client-id"));
+///
+/// // development only, or with mTLS in front
+/// assert!(!DeliveryOptions::unsigned().is_verified());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct DeliveryOptions {
-    /// `None` accepts unsigned deliveries (development, or mTLS in front).
-    pub verification: Option<Verification>,
+    /// `None` only through [`DeliveryOptions::unsigned`].
+    verification: Option<Verification>,
     /// Which `validationUrl`s are fetched.
     pub validation: ValidationPolicy,
     /// Largest accepted body in bytes.
     pub body_limit: usize,
 }
 
-impl Default for DeliveryOptions {
-    fn default() -> Self {
+impl DeliveryOptions {
+    /// Every delivery must carry a valid I/O Events signature checked with
+    /// `verifier`; with a `client_id`, every event's `recipientclientid` must
+    /// equal it (without one, the [`Delivery`] warns that it is not checked).
+    pub fn verified(verifier: SignatureVerifier, client_id: Option<String>) -> Self {
+        Self::with(Some(Verification { verifier, client_id }))
+    }
+
+    /// [`verified`](Self::verified) against Adobe's key host
+    /// ([`DEFAULT_KEY_BASE_URL`](signature::DEFAULT_KEY_BASE_URL), keys cached
+    /// 24 h), for the project whose client id is `client_id`.
+    pub fn adobe(client_id: impl Into<String>) -> Result<Self, BadBaseUrl> {
+        let verifier = SignatureVerifier::new(signature::DEFAULT_KEY_BASE_URL, signature::MAX_KEY_CACHE_TTL)?;
+        Ok(Self::verified(verifier, Some(client_id.into())))
+    }
+
+    /// Accepts deliveries without checking signatures: anyone who can reach
+    /// `POST /events` can inject events. For development, or behind mTLS; the
+    /// [`Delivery`] logs a warning when it is built with these options.
+    pub fn unsigned() -> Self {
+        Self::with(None)
+    }
+
+    fn with(verification: Option<Verification>) -> Self {
         Self {
-            verification: None,
+            verification,
             validation: ValidationPolicy::default(),
             body_limit: DEFAULT_EVENTS_BODY_LIMIT,
         }
+    }
+
+    /// The same options with this `validationUrl` policy.
+    pub fn with_validation(mut self, validation: ValidationPolicy) -> Self {
+        self.validation = validation;
+        self
+    }
+
+    /// The same options with this body limit (bytes).
+    pub fn with_body_limit(mut self, body_limit: usize) -> Self {
+        self.body_limit = body_limit;
+        self
+    }
+
+    /// The signature and recipient checks; `None` when built with [`unsigned`](Self::unsigned).
+    pub fn verification(&self) -> Option<&Verification> {
+        self.verification.as_ref()
+    }
+
+    /// True unless built with [`unsigned`](Self::unsigned).
+    pub fn is_verified(&self) -> bool {
+        self.verification.is_some()
     }
 }
 

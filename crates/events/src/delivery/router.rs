@@ -19,13 +19,13 @@ use super::{Delivery, DeliveryResponse, ResponseBody, body_error};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use commerce_kit_core::state::MemoryStore;
-/// use commerce_kit_events::consumer::Consumer;
-/// use commerce_kit_events::delivery::{router, Delivery, DeliveryOptions};
+/// use commerce_kit_events::{router, Consumer, Delivery, DeliveryOptions, MemoryStore};
 ///
-/// let consumer = Consumer::builder(Arc::new(MemoryStore::new())).build();
-/// let app: axum::Router = router(Delivery::new(consumer, DeliveryOptions::default()));
+/// let consumer = Consumer::builder(Arc::new(MemoryStore::new())).build()?;
+/// let options = DeliveryOptions::adobe("4f8a1c2e-client-id")?;
+/// let app: axum::Router = router(Delivery::new(consumer, options));
 /// # let _ = app;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn router(delivery: Delivery) -> Router {
     Router::new()

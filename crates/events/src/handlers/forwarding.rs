@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::cloudevent::CloudEvent;
+use crate::error::{HandlerError, shown_url};
 use crate::handler::{EventContext, EventHandler, HandlerResult};
 
 /// Where and how [`ForwardingHandler`] POSTs.
@@ -57,9 +58,7 @@ impl ForwardingHandler {
     /// A handler for `options`.
     pub fn new(options: ForwardingOptions) -> Result<Self, ClientBuildError> {
         let client = client(options.timeouts)?;
-        let u = &options.url;
-        let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
-        let shown = format!("{}://{}{port}{}", u.scheme(), u.host_str().unwrap_or(""), u.path());
+        let shown = shown_url(&options.url);
         Ok(Self { options, client, shown })
     }
 }
@@ -75,13 +74,9 @@ fn upstream_reason(body: &[u8]) -> Option<String> {
 
 #[async_trait::async_trait]
 impl EventHandler for ForwardingHandler {
-    async fn handle(&self, event: CloudEvent, ctx: EventContext) -> HandlerResult {
-        let body = match serde_json::to_vec(&event) {
-            Ok(b) => b,
-            Err(e) => {
-                return HandlerResult::error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot encode event: {e}"));
-            }
-        };
+    async fn handle(&self, event: CloudEvent, ctx: EventContext) -> Result<HandlerResult, HandlerError> {
+        let body =
+            serde_json::to_vec(&event).map_err(|e| HandlerError::internal(format!("cannot encode event: {e}")))?;
         let mut request = self
             .client
             .post(self.options.url.clone())
@@ -92,32 +87,35 @@ impl EventHandler for ForwardingHandler {
         if let Some(token) = &self.options.token {
             request = request.bearer_auth(token.expose_secret());
         }
-        let resp = match request.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_timeout() => {
+        let resp = request.send().await.map_err(|e| {
+            if e.is_timeout() {
                 tracing::warn!(target_url = %self.shown, "forwarding timed out");
-                return HandlerResult::error(
+                HandlerError::new(
                     StatusCode::GATEWAY_TIMEOUT,
                     format!(
                         "forwarding target {} did not answer within {} ms",
                         self.shown,
                         self.options.timeouts.request.as_millis()
                     ),
-                );
-            }
-            Err(e) => {
-                tracing::warn!(target_url = %self.shown, error = %e, "forwarding failed");
-                return HandlerResult::error(
+                )
+            } else {
+                tracing::warn!(target_url = %self.shown, error = %HandlerError::from(e), "forwarding failed");
+                HandlerError::new(
                     StatusCode::BAD_GATEWAY,
                     format!("forwarding target {} could not be reached", self.shown),
-                );
+                )
             }
-        };
+        })?;
         let status = resp.status();
         let bytes = resp.bytes().await.unwrap_or_default();
         if status.is_success() {
-            return HandlerResult::success(format!("event forwarded to {}: {}", self.shown, status.as_u16()));
+            return Ok(HandlerResult::success(format!(
+                "event forwarded to {}: {}",
+                self.shown,
+                status.as_u16()
+            )));
         }
+        // 4xx and 5xx are propagated; any other status is a bad gateway.
         let mapped = if status.is_client_error() || status.is_server_error() {
             status
         } else {
@@ -127,6 +125,6 @@ impl EventHandler for ForwardingHandler {
             Some(reason) => format!("forwarding target answered {}: {reason}", status.as_u16()),
             None => format!("forwarding target answered {}", status.as_u16()),
         };
-        HandlerResult::error(mapped, message)
+        Err(HandlerError::new(mapped, message))
     }
 }

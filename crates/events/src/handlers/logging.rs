@@ -4,6 +4,7 @@ use commerce_kit_core::redact::redact_json;
 use serde_json::Value;
 
 use crate::cloudevent::CloudEvent;
+use crate::error::HandlerError;
 use crate::handler::{DeliverySource, EventContext, EventHandler, HandlerResult};
 
 /// Logs each event and answers 200 `{"success":true,"message":"event '<type>' logged"}`.
@@ -43,7 +44,7 @@ fn entity(payload: &Value) -> String {
 
 #[async_trait::async_trait]
 impl EventHandler for LoggingHandler {
-    async fn handle(&self, event: CloudEvent, ctx: EventContext) -> HandlerResult {
+    async fn handle(&self, event: CloudEvent, ctx: EventContext) -> Result<HandlerResult, HandlerError> {
         let payload = ctx.payload(&event);
         let source = match ctx.source {
             DeliverySource::Http => "http".to_owned(),
@@ -60,7 +61,7 @@ impl EventHandler for LoggingHandler {
             "event received"
         );
         tracing::debug!(event_id = %ctx.event_id, data = %redact_json(&event.data), "event data");
-        HandlerResult::success(format!("event '{}' logged", event.event_type))
+        Ok(HandlerResult::success(format!("event '{}' logged", event.event_type)))
     }
 }
 
@@ -85,7 +86,9 @@ mod tests {
         let r = LoggingHandler.handle(e, EventContext::new("1")).await;
         assert_eq!(
             r,
-            HandlerResult::success("event 'be-observer.catalog_product_create' logged")
+            Ok(HandlerResult::success(
+                "event 'be-observer.catalog_product_create' logged"
+            ))
         );
     }
 }
