@@ -32,9 +32,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Module layering (each module imports only modules below it): `service` →
-//! `delivery`, `local` → `consumer` → `dedupe`, `loop_guard`, `keys`; the
-//! handlers (`handlers`, `pipeline`, `typed`) → `handler` → `error`.
+//! Modules import one way (none imports a module that imports it back):
+//! `service` → `delivery`, `local` → `consumer` → `dedupe`, `loop_guard`,
+//! handler keys, `handler` → `error`; the handlers (`handlers`, `pipeline`,
+//! `typed`) → `handler`, `error`.
 #![deny(missing_docs)]
 
 pub mod consumer;
