@@ -13,6 +13,15 @@
 //! Never lossy: past [`MAX_PENDING`] bytes waiting (stdout blocked), logging
 //! threads wait for the writer. Dropping the [`WriterGuard`] writes what is
 //! pending and stops the thread.
+//!
+//! Why it is kept instead of tracing-appender's non-blocking writer (lossless
+//! mode, which does the same job with a channel and a wake-up per line):
+//! `bench/check-stock.sh` (pinned layout, alternating rounds, 2026-12-04)
+//! served the same build with tracing-appender in its place (the text
+//! formatter kept) as `BASELINE_BIN`: check-stock/baseline 1.06 (medians
+//! 102.8k vs 96.9k req/s; per-round ratios 1.04-1.20). The project keeps a
+//! hand-written copy of a well-kept crate only while it wins by 5 % or more
+//! on that benchmark: measure again before changing it.
 
 use std::io::{self, Write};
 use std::sync::mpsc;

@@ -12,6 +12,13 @@
 //! Connections are kept alive and reused (idle ones are closed after
 //! 60 s), with `TCP_NODELAY` and TCP keep-alive probes, as with
 //! [`commerce_kit_core::http::client`].
+//!
+//! Why it is kept beside reqwest (which [`IoEventsPublisher::new`](super::IoEventsPublisher::new)
+//! still takes): `bench/ingestion.sh` (b), 2026-12-04, with the same build
+//! publishing through reqwest as `BASELINE_BIN`: (b)/baseline 1.17 (medians
+//! 22.7k vs 19.4k req/s; per-round ratios 1.02-1.61, median 1.20). The
+//! project keeps a second transport only while it wins by 5 % or more on that
+//! benchmark: measure again before changing it.
 
 use std::sync::Arc;
 use std::time::Duration;
