@@ -1,5 +1,7 @@
-//! Events: the event catalog, the CloudEvent envelope, the embedded durable
-//! bus, and the events consumer.
+//! The events consumer: verified deliveries from Adobe I/O Events and events
+//! from the embedded bus, routed to [`EventHandler`]s with dedupe and the
+//! infinite-loop guard. The CloudEvent envelope, the catalog, route names and
+//! the bus come from `commerce-kit-model` and are re-exported here.
 //!
 //! What an integrator uses is re-exported here: write an [`EventHandler`]
 //! (or a closure with [`handler_fn`], or one of a typed payload with
@@ -54,6 +56,9 @@ pub mod test_util;
 pub mod typed;
 
 pub use async_trait::async_trait;
+/// Serving: `app` (health, request ids, JSON 404/405, panic guard), `bind`,
+/// `serve`, `shutdown_signal`, … (commerce-kit-core's server module).
+pub use commerce_kit_core::server;
 pub use commerce_kit_core::state::{MemoryStore, StateStore};
 pub use commerce_kit_model::{bus, catalog, cloudevent, routing};
 
