@@ -219,6 +219,27 @@ pub fn run_to_exit(exe: &str, args: &[&str], env: &[(&str, &str)]) -> (ExitStatu
     )
 }
 
+/// POSTs `body` to the server's `/events` twice, unsigned and then signed
+/// with the test keys as Adobe I/O Events signs it; returns both responses.
+pub async fn post_unsigned_then_signed(server: &Server, body: &[u8]) -> (reqwest::Response, reqwest::Response) {
+    use commerce_kit_events::test_util::AdobeSigner;
+    let http = reqwest::Client::new();
+    let unsigned = http
+        .post(server.url("/events"))
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("post unsigned");
+    let signed = http
+        .post(server.url("/events"))
+        .headers(AdobeSigner::test_keys().headers(body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("post signed");
+    (unsigned, signed)
+}
+
 /// The README's Rust snippets, compiled by `cargo test --workspace` (doctests).
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

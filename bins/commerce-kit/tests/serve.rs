@@ -1,7 +1,7 @@
 //! `commerce-kit serve` as a child process: listening line (at any log level),
 //! the check-stock route, health, JSON 404/405, and a clean exit on SIGTERM.
 
-use commerce_kit_tests::{Server, run_to_exit};
+use commerce_kit_tests::{Server, post_unsigned_then_signed, run_to_exit};
 use serde_json::{Value, json};
 
 const EXE: &str = env!("CARGO_BIN_EXE_commerce-kit");
@@ -103,7 +103,7 @@ fn serve_reports_a_bad_setting_in_one_line() {
 /// the server with "I/O Events publishing is partly configured".
 #[tokio::test]
 async fn serve_with_only_the_consumers_client_id_verifies_signed_deliveries() {
-    use commerce_kit_events::test_util::{AdobeSigner, FakeKeyHost};
+    use commerce_kit_events::test_util::FakeKeyHost;
     let keys = FakeKeyHost::with_test_keys().await.expect("keys");
     let server = Server::start(
         EXE,
@@ -117,21 +117,8 @@ async fn serve_with_only_the_consumers_client_id_verifies_signed_deliveries() {
         "type": "com.adobe.commerce.observer.catalog_product_delete_commit_after",
         "recipientclientid": "client-1", "data": {"value": {"sku": "24-MB01"}}}))
     .expect("json");
-    let http = reqwest::Client::new();
-    let unsigned = http
-        .post(server.url("/events"))
-        .body(body.clone())
-        .send()
-        .await
-        .expect("post");
+    let (unsigned, signed) = post_unsigned_then_signed(&server, &body).await;
     assert_eq!(unsigned.status(), 401);
-    let signed = http
-        .post(server.url("/events"))
-        .headers(AdobeSigner::test_keys().headers(&body))
-        .body(body)
-        .send()
-        .await
-        .expect("post");
     assert_eq!(signed.status(), 200);
     assert_eq!(
         signed.json::<Value>().await.expect("json")["response"]["success"],

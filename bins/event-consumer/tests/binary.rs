@@ -1,8 +1,8 @@
 //! The `event-consumer` binary as a child process: start on port 0, answer a
 //! challenge, handle a (signed) delivery, exit cleanly on SIGTERM; list dead letters.
 
-use commerce_kit_events::test_util::{AdobeSigner, FakeKeyHost};
-use commerce_kit_tests::{Server, run_to_exit};
+use commerce_kit_events::test_util::FakeKeyHost;
+use commerce_kit_tests::{Server, post_unsigned_then_signed, run_to_exit};
 use serde_json::{Value, json};
 
 const EXE: &str = env!("CARGO_BIN_EXE_event-consumer");
@@ -75,22 +75,8 @@ async fn with_a_client_id_deliveries_must_be_signed() {
         ],
         &[],
     );
-    let http = reqwest::Client::new();
-    let body = event("s-1", Some("client-1"));
-    let unsigned = http
-        .post(server.url("/events"))
-        .body(body.clone())
-        .send()
-        .await
-        .expect("post");
+    let (unsigned, signed) = post_unsigned_then_signed(&server, &event("s-1", Some("client-1"))).await;
     assert_eq!(unsigned.status(), 401);
-    let signed = http
-        .post(server.url("/events"))
-        .headers(AdobeSigner::test_keys().headers(&body))
-        .body(body)
-        .send()
-        .await
-        .expect("post");
     assert_eq!(signed.status(), 200);
     assert_eq!(keys.total_fetches(), 1);
     let (exit, _) = server.terminate();
