@@ -28,6 +28,67 @@ use serde_json::{Map, Value};
 /// The only CloudEvents spec version accepted and produced.
 pub const SPEC_VERSION: &str = "1.0";
 
+/// Longest accepted event id, in bytes: the CloudEvent `id` (and the `eventid`
+/// / `event_id` extensions that dedupe uses), and the ingestion webhook's
+/// `uid`, which becomes that `id`.
+///
+/// Ids become dedupe, idempotency and journal keys, log fields and parts of
+/// answers, so they must stay small. Adobe's ids are UUIDs (36 bytes) and back
+/// offices use document numbers or short composite keys; 256 bytes leaves
+/// room for any of those and matches the cap already put on the
+/// `x-adobe-event-id` header.
+pub const MAX_ID_LEN: usize = 256;
+
+/// Why an id is refused; `Display` is the end of a client-facing message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// Longer than [`MAX_ID_LEN`] bytes.
+    #[error("longer than the limit of {MAX_ID_LEN} bytes ({len} bytes)")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// Holds a control character (C0, DEL or C1), which would corrupt log lines and keys.
+    #[error("control characters are not allowed (U+{code:04X} at byte {at})")]
+    Control {
+        /// The character's code point.
+        code: u32,
+        /// Its byte offset.
+        at: usize,
+    },
+}
+
+/// Checks an event id against [`MAX_ID_LEN`] and for control characters.
+///
+/// ```
+/// use commerce_kit_model::cloudevent::{IdError, check_id};
+///
+/// assert_eq!(check_id("erp-1001"), Ok(()));
+/// assert_eq!(check_id(&"a".repeat(257)), Err(IdError::TooLong { len: 257 }));
+/// assert_eq!(check_id("a\nb"), Err(IdError::Control { code: 10, at: 1 }));
+/// ```
+pub fn check_id(id: &str) -> Result<(), IdError> {
+    if id.len() > MAX_ID_LEN {
+        return Err(IdError::TooLong { len: id.len() });
+    }
+    match id.char_indices().find(|(_, c)| c.is_control()) {
+        Some((at, c)) => Err(IdError::Control { code: c as u32, at }),
+        None => Ok(()),
+    }
+}
+
+/// The attributes with a fixed JSON type: required strings, then optional strings.
+const STRING_ATTRIBUTES: [(&str, bool); 8] = [
+    ("specversion", true),
+    ("id", true),
+    ("source", true),
+    ("type", true),
+    ("datacontenttype", false),
+    ("time", false),
+    ("subject", false),
+    ("dataschema", false),
+];
+
 /// A CloudEvent in the JSON event format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CloudEvent {
@@ -72,6 +133,24 @@ pub enum CloudEventError {
     /// `specversion` is not `1.0`.
     #[error("invalid CloudEvent: unsupported specversion '{0}' (expected '1.0')")]
     SpecVersion(String),
+    /// An attribute has the wrong JSON type.
+    #[error("invalid CloudEvent: attribute '{attribute}': expected {expected}, found {found}")]
+    WrongType {
+        /// The attribute, e.g. `id`.
+        attribute: &'static str,
+        /// What is accepted.
+        expected: &'static str,
+        /// The JSON type received.
+        found: &'static str,
+    },
+    /// `id` (or the `eventid` / `event_id` extension) is too long or holds a control character.
+    #[error("invalid CloudEvent: attribute '{attribute}': {problem}")]
+    InvalidId {
+        /// `id`, `eventid` or `event_id`.
+        attribute: &'static str,
+        /// What is wrong with it.
+        problem: IdError,
+    },
 }
 
 impl CloudEvent {
@@ -94,19 +173,32 @@ impl CloudEvent {
 
     /// Parses and validates one event from JSON bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Self, CloudEventError> {
-        let event: CloudEvent = serde_json::from_slice(bytes).map_err(|e| CloudEventError::Malformed(e.to_string()))?;
+        let event: CloudEvent = match serde_json::from_slice(bytes) {
+            Ok(event) => event,
+            // Name the attribute when one has the wrong type (the error path only parses twice).
+            Err(e) => {
+                let typed = serde_json::from_slice::<Value>(bytes).ok().map(|v| attribute_types(&v));
+                return Err(match typed {
+                    Some(Err(wrong)) => wrong,
+                    _ => CloudEventError::Malformed(e.to_string()),
+                });
+            }
+        };
         event.validate()?;
         Ok(event)
     }
 
     /// Converts and validates one event from a parsed JSON value.
     pub fn from_value(value: Value) -> Result<Self, CloudEventError> {
+        attribute_types(&value)?;
         let event: CloudEvent = serde_json::from_value(value).map_err(|e| CloudEventError::Malformed(e.to_string()))?;
         event.validate()?;
         Ok(event)
     }
 
-    /// Checks the required attributes: `specversion` 1.0 and non-empty `id`, `source`, `type`.
+    /// Checks the required attributes: `specversion` 1.0 and non-empty `id`,
+    /// `source`, `type`; and the ids (`id`, and the `eventid` / `event_id`
+    /// extensions when they are strings) with [`check_id`].
     pub fn validate(&self) -> Result<(), CloudEventError> {
         if self.specversion != SPEC_VERSION {
             return Err(CloudEventError::SpecVersion(self.specversion.clone()));
@@ -114,6 +206,16 @@ impl CloudEvent {
         for (name, value) in [("id", &self.id), ("source", &self.source), ("type", &self.event_type)] {
             if value.is_empty() {
                 return Err(CloudEventError::Missing(name));
+            }
+        }
+        let ids = [
+            ("id", Some(self.id.as_str())),
+            ("eventid", self.extension_str("eventid")),
+            ("event_id", self.extension_str("event_id")),
+        ];
+        for (attribute, id) in ids {
+            if let Some(id) = id {
+                check_id(id).map_err(|problem| CloudEventError::InvalidId { attribute, problem })?;
             }
         }
         Ok(())
@@ -137,6 +239,33 @@ impl CloudEvent {
     pub fn extension_str(&self, name: &str) -> Option<&str> {
         self.extensions.get(name).and_then(Value::as_str)
     }
+}
+
+/// The attributes of a fixed type have it: the required ones are strings, the
+/// optional ones strings or `null`. Other values (not an object, a missing
+/// attribute) are left to the deserializer's message.
+fn attribute_types(value: &Value) -> Result<(), CloudEventError> {
+    let Some(object) = value.as_object() else {
+        return Ok(());
+    };
+    for (attribute, required) in STRING_ATTRIBUTES {
+        let found = match object.get(attribute) {
+            None | Some(Value::String(_)) => continue,
+            Some(Value::Null) if !required => continue,
+            Some(Value::Null) => "null",
+            Some(Value::Bool(_)) => "a boolean",
+            Some(Value::Number(_)) => "a number",
+            Some(Value::Array(_)) => "an array",
+            Some(Value::Object(_)) => "an object",
+        };
+        let expected = if required { "a string" } else { "a string or null" };
+        return Err(CloudEventError::WrongType {
+            attribute,
+            expected,
+            found,
+        });
+    }
+    Ok(())
 }
 
 /// Now, UTC, RFC 3339 with milliseconds (e.g. `2026-11-22T07:22:09.123Z`).
@@ -250,7 +379,43 @@ mod tests {
             ),
             (
                 json!({"specversion": "1.0", "id": 5, "source": "s", "type": "t"}),
-                "invalid CloudEvent: invalid type: integer `5`, expected a string",
+                "invalid CloudEvent: attribute 'id': expected a string, found a number",
+            ),
+            (
+                json!({"specversion": 1, "id": "1", "source": "s", "type": "t"}),
+                "invalid CloudEvent: attribute 'specversion': expected a string, found a number",
+            ),
+            (
+                json!({"specversion": "1.0", "id": "1", "source": null, "type": "t"}),
+                "invalid CloudEvent: attribute 'source': expected a string, found null",
+            ),
+            (
+                json!({"specversion": "1.0", "id": "1", "source": "s", "type": ["t"]}),
+                "invalid CloudEvent: attribute 'type': expected a string, found an array",
+            ),
+            (
+                json!({"specversion": "1.0", "id": "1", "source": "s", "type": "t", "time": true}),
+                "invalid CloudEvent: attribute 'time': expected a string or null, found a boolean",
+            ),
+            (
+                json!({"specversion": "1.0", "id": "1", "source": "s", "type": "t", "subject": {}}),
+                "invalid CloudEvent: attribute 'subject': expected a string or null, found an object",
+            ),
+            (
+                json!({"specversion": "1.0", "id": "a".repeat(257), "source": "s", "type": "t"}),
+                "invalid CloudEvent: attribute 'id': longer than the limit of 256 bytes (257 bytes)",
+            ),
+            (
+                json!({"specversion": "1.0", "id": "ab\u{0}", "source": "s", "type": "t"}),
+                "invalid CloudEvent: attribute 'id': control characters are not allowed (U+0000 at byte 2)",
+            ),
+            (
+                json!({"specversion": "1.0", "id": "1", "source": "s", "type": "t", "eventid": "\u{85}x"}),
+                "invalid CloudEvent: attribute 'eventid': control characters are not allowed (U+0085 at byte 0)",
+            ),
+            (
+                json!({"specversion": "1.0", "id": "1", "source": "s", "type": "t", "event_id": "é".repeat(129)}),
+                "invalid CloudEvent: attribute 'event_id': longer than the limit of 256 bytes (258 bytes)",
             ),
             (
                 json!([1]),
@@ -263,7 +428,19 @@ mod tests {
                 expected,
                 "{input}"
             );
+            if !expected.contains("attribute '") {
+                continue; // from_json's other messages add the position
+            }
+            let bytes = serde_json::to_vec(&input).expect("json");
+            assert_eq!(
+                CloudEvent::from_json(&bytes).unwrap_err().to_string(),
+                expected,
+                "from_json {input}"
+            );
         }
+        // at the limit, and printable non-ASCII, is fine
+        let ok = json!({"specversion": "1.0", "id": "é".repeat(128), "source": "s", "type": "t", "time": null});
+        assert!(CloudEvent::from_value(ok).is_ok());
     }
 
     #[test]
