@@ -8,10 +8,18 @@
 //!
 //! but with less work per line: no colour styles to paint (they are all empty
 //! with ANSI off), the timestamp written in one go, and string and integer
-//! fields and the message (escaped against terminal injection as before)
-//! written directly. Anything less common (errors, floats, `r#` names…) goes
-//! through tracing-subscriber's own `DefaultVisitor`, so it prints exactly as
-//! before. The tests hold both formatters to the same output.
+//! fields and the message written directly. Anything less common (errors,
+//! floats, `r#` names…) goes through tracing-subscriber's own `DefaultVisitor`,
+//! so it prints exactly as before. The tests hold both formatters to the same
+//! output for every line that holds no raw control character.
+//!
+//! One difference, on purpose: client text reaches the log in `%` (Display)
+//! fields and messages, which tracing-subscriber prints raw, so a newline in a
+//! client's `uid` or `sku` would start a forged log line. Here every field
+//! and message is escaped (`\n`, `\r`, `\u{b}`… as `escape_debug` writes them,
+//! and ESC, BEL… as tracing-subscriber already escapes them in messages) by one
+//! scan of the line that copies it unchanged when there is nothing to escape
+//! ([`write_escaped`]).
 //!
 //! Why it is kept: `bench/check-stock.sh` (pinned layout, alternating rounds,
 //! 2026-12-04) served the same build with tracing-subscriber's own default
@@ -23,7 +31,7 @@
 //! hand-written copy of a well-kept crate only while it wins by 5 % or more on
 //! that benchmark: measure again before changing either.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::time::{Duration, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
@@ -141,7 +149,9 @@ impl<'writer> FormatFields<'writer> for TextFields {
         };
         fields.record(&mut visitor);
         visitor.result?;
-        writer.write_str(&buffer)
+        // Field values and the message may hold client text: escape whatever
+        // could break the line or drive a terminal, in one scan of the line.
+        write_escaped(&mut writer, &buffer)
     }
 }
 
@@ -182,8 +192,8 @@ impl TextVisitor<'_> {
         }
     }
 
-    /// The message: its `Debug` form (the text itself for `format_args!`), with
-    /// terminal control characters escaped as tracing-subscriber escapes them.
+    /// The message: its `Debug` form (the text itself for `format_args!`);
+    /// [`write_escaped`] escapes its control characters with the rest of the line.
     fn write_message(&mut self, value: &dyn fmt::Debug) {
         self.result = if self.is_empty {
             self.is_empty = false;
@@ -191,13 +201,7 @@ impl TextVisitor<'_> {
         } else {
             self.writer.write_char(' ')
         }
-        .and_then(|()| {
-            if self.writer.sanitizes_ansi_escapes() {
-                write!(Escaping(&mut self.writer), "{value:?}")
-            } else {
-                write!(self.writer, "{value:?}")
-            }
-        });
+        .and_then(|()| write!(self.writer, "{value:?}"));
     }
 
     fn write_u64(&mut self, field: &Field, value: u64) {
@@ -207,42 +211,70 @@ impl TextVisitor<'_> {
     }
 }
 
-/// Escapes what could drive a terminal (ESC, BEL, BS, FF, DEL and the C1
-/// controls U+0080..U+009F) exactly as tracing-subscriber's message escaping
-/// does, writing the text between them in one piece.
-struct Escaping<'a, 'w>(&'a mut Writer<'w>);
+/// What [`write_escaped`] does with each byte.
+const PLAIN: u8 = 0;
+/// A C0 control character other than tab, or DEL: escaped.
+const CONTROL: u8 = 1;
+/// 0xC2: the first byte of U+0080..=U+00FF, escaped when a C1 control (U+0080..=U+009F).
+const LEAD_C2: u8 = 2;
+/// 0xE2: the first byte of U+2000..=U+2FFF, escaped when U+2028 or U+2029.
+const LEAD_E2: u8 = 3;
 
-impl fmt::Write for Escaping<'_, '_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let bytes = s.as_bytes();
-        let mut clean_from = 0;
-        let mut at = 0;
-        while at < bytes.len() {
-            let escape = match bytes[at] {
-                0x1b => Some(("\\x1b", 1)),
-                0x07 => Some(("\\x07", 1)),
-                0x08 => Some(("\\x08", 1)),
-                0x0c => Some(("\\x0c", 1)),
-                0x7f => Some(("\\x7f", 1)),
-                // U+0080..=U+009F is 0xC2 0x80..=0x9F in UTF-8.
-                0xc2 if matches!(bytes.get(at + 1), Some(0x80..=0x9f)) => Some(("", 2)),
-                _ => None,
-            };
-            let Some((text, len)) = escape else {
-                at += 1;
-                continue;
-            };
-            self.0.write_str(s.get(clean_from..at).ok_or(fmt::Error)?)?;
-            if len == 2 {
-                write!(self.0, "\\u{{{:x}}}", u32::from(bytes[at + 1]))?;
-            } else {
-                self.0.write_str(text)?;
-            }
-            at += len;
-            clean_from = at;
-        }
-        self.0.write_str(s.get(clean_from..).ok_or(fmt::Error)?)
+static ESCAPE_CLASS: [u8; 256] = {
+    let mut table = [PLAIN; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = CONTROL;
+        byte += 1;
     }
+    table[b'\t' as usize] = PLAIN;
+    table[0x7f] = CONTROL;
+    table[0xc2] = LEAD_C2;
+    table[0xe2] = LEAD_E2;
+    table
+};
+
+/// Writes `s` with everything that could forge a log line or drive a terminal
+/// escaped, the text between escapes in one piece:
+///
+/// - ESC, BEL, BS, FF and DEL as `\x1b`, `\x07`, `\x08`, `\x0c`, `\x7f`, and the
+///   C1 controls U+0080..=U+009F as `\u{80}`…, exactly as tracing-subscriber
+///   escapes them in messages (so those lines print as before);
+/// - newline, carriage return and NUL as `\n`, `\r`, `\0`, the other C0
+///   controls and the line and paragraph separators U+2028, U+2029 as
+///   `\u{b}`, `\u{2028}`…, as `str::escape_debug` writes them (tracing-subscriber
+///   prints those raw, so a client's `\n` could start a forged line).
+///
+/// Tab is kept: it cannot start a line or drive a terminal, and
+/// tracing-subscriber prints it raw. Ordinary text is written unchanged
+/// (one scan, no escape). Values already in `Debug` form hold none of these.
+fn write_escaped(writer: &mut Writer<'_>, s: &str) -> fmt::Result {
+    let bytes = s.as_bytes();
+    let mut clean_from = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        let len = match ESCAPE_CLASS[usize::from(byte)] {
+            PLAIN => 0,
+            CONTROL => 1,
+            LEAD_C2 if matches!(bytes.get(at + 1), Some(0x80..=0x9f)) => 2,
+            LEAD_E2 if bytes.get(at + 1) == Some(&0x80) && matches!(bytes.get(at + 2), Some(0xa8 | 0xa9)) => 3,
+            _ => 0,
+        };
+        if len == 0 {
+            at += 1;
+            continue;
+        }
+        writer.write_str(s.get(clean_from..at).ok_or(fmt::Error)?)?;
+        let ch = s.get(at..at + len).and_then(|c| c.chars().next()).ok_or(fmt::Error)?;
+        match ch {
+            '\x1b' | '\x07' | '\x08' | '\x0c' | '\x7f' => write!(writer, "\\x{:02x}", u32::from(ch))?,
+            _ => write!(writer, "{}", ch.escape_debug())?,
+        }
+        at += len;
+        clean_from = at;
+    }
+    writer.write_str(s.get(clean_from..).ok_or(fmt::Error)?)
 }
 
 /// True when `Debug` would print `s` between quotes unchanged: printable ASCII
@@ -508,6 +540,61 @@ mod tests {
             assert_eq!(shape(have_time), shape(want_time), "{have_time} vs {want_time}");
             assert_eq!(shape(have_time), "0000-00-00T00:00:00.000000Z");
         }
+    }
+
+    /// Formats what `log` logs with [`TextFormat`] and returns the lines.
+    fn text_lines(log: impl FnOnce()) -> Vec<String> {
+        let out = Buffer::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .event_format(TextFormat)
+                    .fmt_fields(TextFields)
+                    .with_writer(out.clone()),
+            )
+            .with(tracing_subscriber::filter::LevelFilter::TRACE);
+        tracing::subscriber::with_default(subscriber, log);
+        out.lines()
+    }
+
+    #[test]
+    fn client_text_cannot_forge_a_line_or_drive_a_terminal() {
+        const FORGED: &str = "u1\n2026-12-01T00:00:00.000000Z ERROR FORGED";
+        let lines = text_lines(|| {
+            let span = tracing::info_span!("request", id = %"a\r\nb", path = %"/p\u{1b}[2J");
+            span.in_scope(|| {
+                tracing::info!(uid = %FORGED, event = %"e\u{7}\u{8}\u{c}\u{7f}", "ingestion request handled");
+                tracing::info!(detail = %"NUL \0 VT \u{b} C1 \u{85} LS \u{2028} PS \u{2029} tab \t é \u{a0}", "check-stock");
+                tracing::warn!("message from a client: {FORGED}\r\u{1b}[31m");
+                tracing::info!(debug = ?FORGED, plain = FORGED, "already escaped by Debug");
+            });
+        });
+        let want = [
+            "request{id=a\\r\\nb path=/p\\x1b[2J}: ingestion request handled \
+             uid=u1\\n2026-12-01T00:00:00.000000Z ERROR FORGED event=e\\x07\\x08\\x0c\\x7f",
+            "request{id=a\\r\\nb path=/p\\x1b[2J}: check-stock \
+             detail=NUL \\0 VT \\u{b} C1 \\u{85} LS \\u{2028} PS \\u{2029} tab \t é \u{a0}",
+            "request{id=a\\r\\nb path=/p\\x1b[2J}: message from a client: \
+             u1\\n2026-12-01T00:00:00.000000Z ERROR FORGED\\r\\x1b[31m",
+            "request{id=a\\r\\nb path=/p\\x1b[2J}: already escaped by Debug \
+             debug=\"u1\\n2026-12-01T00:00:00.000000Z ERROR FORGED\" plain=\"u1\\n2026-12-01T00:00:00.000000Z ERROR FORGED\"",
+        ];
+        assert_eq!(lines.len(), want.len(), "{lines:#?}");
+        for (line, want) in lines.iter().zip(want) {
+            let (_time, rest) = line.split_once(' ').expect("timestamp");
+            let rest = rest.trim_start();
+            let (_level, rest) = rest.split_once(' ').expect("level");
+            assert_eq!(rest, want);
+        }
+    }
+
+    #[test]
+    fn ordinary_text_is_written_unchanged() {
+        let mut out = String::new();
+        let text = "check-stock outcome=\"success\" tab\there ünïcödé 🚀 \u{a0} \u{2027} \u{202a} \\n";
+        write_escaped(&mut Writer::new(&mut out), text).expect("write");
+        assert_eq!(out, text);
     }
 
     fn timestamp(since: Duration) -> String {
