@@ -1,6 +1,7 @@
 //! The ingestion request body: `{"data": {"uid": …, "event": …, "value": …}}`.
 
 use commerce_kit_core::params::{MissingParameters, lookup, require};
+use commerce_kit_model::cloudevent::{IdError, check_id};
 use serde_json::Value;
 
 use crate::json::{KeyIn, Skip};
@@ -36,12 +37,22 @@ pub enum PayloadError {
         /// The JSON type received.
         found: &'static str,
     },
+    /// `data.uid` is longer than [`MAX_ID_LEN`](commerce_kit_model::cloudevent::MAX_ID_LEN)
+    /// bytes or holds a control character: it becomes the CloudEvent `id` and a journal key.
+    #[error("invalid parameter '{name}': {problem}")]
+    InvalidId {
+        /// The parameter path, `data.uid`.
+        name: &'static str,
+        /// What is wrong with it.
+        problem: IdError,
+    },
 }
 
 impl IngestionEvent {
     /// Checks the required parameters (starter-kit semantics: absent or `""` is
     /// missing) and their types: `uid` a string or number, `event` a string,
-    /// `value` any JSON (the catalog's schema checks it).
+    /// `value` any JSON (the catalog's schema checks it). The `uid` must pass
+    /// [`check_id`]: at most 256 bytes, no control characters.
     pub fn from_json(mut body: Value) -> Result<Self, PayloadError> {
         require(&body, &REQUIRED)?;
         let uid = match lookup(&body, "data.uid") {
@@ -49,6 +60,10 @@ impl IngestionEvent {
             Some(Value::Number(n)) => n.to_string(),
             other => return Err(wrong("data.uid", "a string or a number", other)),
         };
+        check_id(&uid).map_err(|problem| PayloadError::InvalidId {
+            name: "data.uid",
+            problem,
+        })?;
         let event = match lookup(&body, "data.event") {
             Some(Value::String(s)) => s.clone(),
             other => return Err(wrong("data.event", "a string", other)),
@@ -74,7 +89,10 @@ impl IngestionEvent {
     pub fn from_body_fast(body: &[u8]) -> Option<Self> {
         let Request(event) = serde_json::from_slice::<Request>(body).ok()?;
         let event = event?;
-        let unusable = event.uid.is_empty() || event.event.is_empty() || event.value.as_str() == Some("");
+        let unusable = event.uid.is_empty()
+            || event.event.is_empty()
+            || event.value.as_str() == Some("")
+            || check_id(&event.uid).is_err();
         (!unusable).then_some(event)
     }
 }
@@ -209,6 +227,7 @@ mod tests {
             br#"[{"data":{"uid":"u","event":"e","value":1}}]"#,
             br#"{"data":{"uid":"u","event":"e","value":1},"x":"\ud800"}"#,
             br#"{"data":{"uid":"u","event":"e","value":1}} trailing"#,
+            br#"{"data":{"uid":"u\u0001","event":"e","value":1}}"#,
         ];
         for case in cases {
             assert_eq!(
@@ -334,6 +353,18 @@ mod tests {
             (
                 json!({"data": {"uid": "u", "event": false, "value": 1}}),
                 "invalid parameter 'data.event': expected a string, found a boolean",
+            ),
+            (
+                json!({"data": {"uid": "u".repeat(257), "event": "e", "value": 1}}),
+                "invalid parameter 'data.uid': longer than the limit of 256 bytes (257 bytes)",
+            ),
+            (
+                json!({"data": {"uid": "erp\u{7f}1", "event": "e", "value": 1}}),
+                "invalid parameter 'data.uid': control characters are not allowed (U+007F at byte 3)",
+            ),
+            (
+                json!({"data": {"uid": "\n", "event": "e", "value": 1}}),
+                "invalid parameter 'data.uid': control characters are not allowed (U+000A at byte 0)",
             ),
         ];
         for (input, expected) in cases {
