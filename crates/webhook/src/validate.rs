@@ -564,6 +564,94 @@ mod tests {
             ]
         }
 
+        /// Raw JSON text for a field the paths ignore: some invalid (out of
+        /// range numbers, invalid UTF-8, lone surrogates, control characters,
+        /// bad escapes and literals, nesting around serde_json's recursion
+        /// limit of 128), some valid and close to those.
+        fn ignored_fragment() -> impl Strategy<Value = Vec<u8>> {
+            let fixed: Vec<&'static [u8]> = vec![
+                b"1e400",
+                b"-1e400",
+                b"1E+400",
+                b"1e308",
+                b"1.7976931348623157e308",
+                b"1.7976931348623159e308",
+                b"17976931348623159e292",
+                b"1e-400",
+                b"-0.0e-5000",
+                b"1.5e3",
+                b"-12",
+                b"0.5",
+                b"\"\xff\"",
+                b"\"\xc3\"",
+                b"\"\xed\xa0\x80\"",
+                b"\"\xc3\xa9\"",
+                b"\"\\ud800\"",
+                b"\"\\udc00\"",
+                b"\"\\ud800\\u0041\"",
+                b"\"\\ud83d\\ude80\"",
+                b"\"a\tb\"",
+                b"\"a\\tb\"",
+                b"\"\\x41\"",
+                b"tru",
+                b"nul",
+                b"NaN",
+                b"Infinity",
+                b"{\"\xff\":1}",
+                b"{\"\\ud800\":1}",
+                b"{\"k\":[1e999]}",
+                b"[1,{\"a\":\"\\udfff\"}]",
+                b"{\"k\":1,}",
+            ];
+            let long_integer = (290usize..330).prop_map(|n| {
+                let mut digits = vec![b'9'; n];
+                digits[0] = b'1';
+                digits
+            });
+            let nested =
+                (prop_oneof![110usize..135, Just(100_000usize)], proptest::bool::ANY).prop_map(|(depth, objects)| {
+                    let (open, close): (&[u8], &[u8]) = if objects { (b"{\"a\":", b"}") } else { (b"[", b"]") };
+                    let mut text = open.repeat(depth);
+                    text.extend_from_slice(b"0");
+                    text.extend(close.repeat(depth));
+                    text
+                });
+            prop_oneof![
+                3 => proptest::sample::select(fixed).prop_map(<[u8]>::to_vec),
+                1 => long_integer,
+                1 => nested,
+            ]
+        }
+
+        /// `value` serialized, with `fragment` as the value of an ignored key
+        /// `"meta"` in the envelope, in `data`, or in the first item (where
+        /// there is one), chosen by `place`.
+        fn with_fragment(value: &Value, place: u8, fragment: &[u8]) -> Vec<u8> {
+            const MARK: &str = "\u{1}fragment\u{1}";
+            let mut value = value.clone();
+            let mut put = |target: Option<&mut Value>| match target {
+                Some(Value::Object(map)) => {
+                    map.insert("meta".into(), json!(MARK));
+                    true
+                }
+                _ => false,
+            };
+            let placed = match place % 3 {
+                0 => false,
+                1 => put(value.get_mut("data")),
+                _ => put(value.pointer_mut("/data/items/0")),
+            };
+            if !placed {
+                put(Some(&mut value));
+            }
+            let text = serde_json::to_vec(&value).expect("serialize");
+            let mark = serde_json::to_vec(MARK).expect("serialize");
+            match text.windows(mark.len()).position(|w| w == mark.as_slice()) {
+                Some(at) => [&text[..at], fragment, &text[at + mark.len()..]].concat(),
+                None => text,
+            }
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -586,6 +674,34 @@ mod tests {
                 }
                 prop_assert_eq!(validate_body_with(&bytes, false).map_err(|e| e.to_string()), precise.clone());
                 prop_assert_eq!(validate_body(&bytes).map_err(|e| e.to_string()), precise);
+            }
+
+            /// Invalid JSON in a field no path uses is invalid JSON for every
+            /// path: express, fast and precise give one verdict on every body.
+            #[test]
+            fn every_path_gives_one_verdict_on_fragments_in_ignored_fields(
+                value in body(),
+                place in 0u8..3,
+                fragment in ignored_fragment(),
+            ) {
+                let bytes = with_fragment(&value, place, &fragment);
+                let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+                let precise = precise(&bytes);
+                let fast = fast::parse(&bytes);
+                let express = express::parse(&bytes);
+                if let Some(express) = express {
+                    prop_assert_eq!(Some(express), fast.clone(), "{}", shown);
+                }
+                match (&fast, &precise) {
+                    (Some(f), Ok(p)) => prop_assert_eq!(f, p, "{}", shown),
+                    (None, _) => {}
+                    (Some(_), Err(e)) => prop_assert!(false, "fast accepted what the precise path refuses ({}): {}", e, shown),
+                }
+                if serde_json::from_slice::<Value>(&bytes).is_err() {
+                    prop_assert!(precise.as_ref().is_err_and(|e| e.starts_with("invalid JSON at line ")), "{:?}", precise);
+                }
+                prop_assert_eq!(validate_body_with(&bytes, false).map_err(|e| e.to_string()), precise.clone(), "{}", shown);
+                prop_assert_eq!(validate_body(&bytes).map_err(|e| e.to_string()), precise, "{}", shown);
             }
         }
     }

@@ -110,8 +110,13 @@ impl<'a> Scanner<'a> {
         self.at - start
     }
 
-    /// A JSON number.
+    /// A JSON number. One with an exponent or of more than 300 characters
+    /// is checked by serde_json (the only such numbers it refuses are those
+    /// outside f64's range, `1e400`; the same code refuses them on the
+    /// precise path, so the verdict is the same to the last bit), the others
+    /// need no check: without an exponent, at most 300 digits are below 1e301.
     fn number(&mut self) -> Option<Scalar<'a>> {
+        let first = self.at;
         let negative = self.peek() == Some(b'-');
         if negative {
             self.at += 1;
@@ -133,6 +138,7 @@ impl<'a> Scanner<'a> {
             }
             plain = false;
         }
+        let mut exponent = false;
         if let Some(b'e' | b'E') = self.peek() {
             self.at += 1;
             if let Some(b'+' | b'-') = self.peek() {
@@ -142,6 +148,10 @@ impl<'a> Scanner<'a> {
                 return None;
             }
             plain = false;
+            exponent = true;
+        }
+        if (exponent || self.at - first > 300) && !in_range(&self.bytes[first..self.at]) {
+            return None;
         }
         if !plain || integer.len() > 19 {
             return Some(Scalar::Other);
@@ -297,6 +307,13 @@ impl<'a> Scanner<'a> {
             qty: qty?,
         })
     }
+}
+
+/// Whether serde_json reads `number` (a well-formed JSON number) as the
+/// precise path does: `false` when it is outside f64's finite range.
+#[cold]
+fn in_range(number: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(number).is_ok()
 }
 
 /// [`Quantity::parse`], quicker for the plain decimals Commerce sends

@@ -7,11 +7,18 @@
 //! path ([`super::validate`]) then runs and explains the problem. So the fast
 //! path only ever accepts what the precise path accepts, with the same result;
 //! a property test holds it to that.
+//!
+//! Fields it does not use are read as [`Skipped`] values, which serde_json
+//! parses exactly as it parses a `Value` (numbers in f64's range, strings
+//! valid UTF-8 without lone surrogates, at most 128 levels of nesting), not as
+//! `IgnoredAny`, which serde_json skips without those checks: invalid JSON in
+//! an ignored field would otherwise be accepted here and refused by the
+//! precise path.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::request::{CartItem, CheckStockRequest, Id, Quantity};
 
@@ -77,7 +84,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                 Key::Data if data.is_none() => data = Some(map.next_value_seed(DataSeed)?),
                 Key::Data => return reject(),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skipped>()?;
                 }
             }
         }
@@ -108,7 +115,7 @@ impl<'de> Visitor<'de> for DataSeed {
                 Key::Items if items.is_none() => items = Some(map.next_value::<Items>()?.0),
                 Key::CartId | Key::Items => return reject(),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skipped>()?;
                 }
             }
         }
@@ -220,7 +227,7 @@ impl<'de> Visitor<'de> for ItemSeed {
                 Key::Qty if qty.is_none() => qty = Some(map.next_value::<PositiveQty>()?.0),
                 Key::ItemId | Key::Sku | Key::Qty => return reject(),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skipped>()?;
                 }
             }
         }
@@ -283,5 +290,55 @@ impl<'de> de::Deserialize<'de> for PositiveQty {
         }
         d.deserialize_any(QtyVisitor)?
             .map_or_else(reject, |q| Ok(PositiveQty(q)))
+    }
+}
+
+/// A value the fast path does not use, read (and dropped) the way serde_json
+/// reads a `Value`: through `deserialize_any`, which checks numbers (`1e400`
+/// is out of range), strings (UTF-8, surrogate pairs) and the recursion limit,
+/// where `deserialize_ignored_any` checks none of them. Nothing is allocated
+/// but the strings with escapes serde_json unescapes into its scratch buffer.
+struct Skipped;
+
+impl<'de> de::Deserialize<'de> for Skipped {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SkippedVisitor)
+    }
+}
+
+struct SkippedVisitor;
+
+impl<'de> Visitor<'de> for SkippedVisitor {
+    type Value = Skipped;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Skipped, E> {
+        Ok(Skipped)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skipped, A::Error> {
+        while seq.next_element::<Skipped>()?.is_some() {}
+        Ok(Skipped)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skipped, A::Error> {
+        while map.next_key::<Skipped>()?.is_some() {
+            map.next_value::<Skipped>()?;
+        }
+        Ok(Skipped)
     }
 }
