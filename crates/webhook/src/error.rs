@@ -7,6 +7,9 @@
 //! | [`Unavailable`](CheckStockError::Unavailable) | 200 | `{"op":"exception","message":<the checker's message>}` |
 //! | [`Checker`](CheckStockError::Checker), [`Timeout`](CheckStockError::Timeout), [`Panicked`](CheckStockError::Panicked) | 200 | `{"op":"exception","message":<a generic message>}` (details only in the log) |
 //! | [`Signature`](CheckStockError::Signature) | 401 | `{"error":"missing …"}` / `{"error":"invalid …"}` |
+//!
+//! An exception's message is at most [`MAX_MESSAGE_BYTES`] (1024) bytes: a
+//! longer one is cut and ends with `…` ([`bounded_message`]).
 
 use std::time::Duration;
 
@@ -29,6 +32,39 @@ pub const CHECKER_TIMEOUT_MESSAGE: &str = "Stock check took too long. Please try
 pub const CHECKER_PANIC_MESSAGE: &str =
     "Stock could not be checked because of an internal error. Please try again later.";
 
+/// The longest message answered in an exception op, in bytes: 1024. A longer
+/// one (a checker's message naming hundreds of SKUs, a back office's answer)
+/// is cut at the last character boundary that leaves room for `…`, which
+/// ends it, so the message is at most 1024 bytes in all. Commerce shows it to
+/// the shopper, who has no use for more, and a client's text cannot make the
+/// answer (or the log line, which holds the same message) grow with it.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// The ellipsis that ends a cut message.
+const ELLIPSIS: &str = "…";
+
+/// `message` as answered: unchanged up to [`MAX_MESSAGE_BYTES`], else cut with `…`.
+///
+/// ```
+/// use commerce_kit_webhook::error::{MAX_MESSAGE_BYTES, bounded_message};
+///
+/// assert_eq!(bounded_message("Not enough stock: A"), "Not enough stock: A");
+/// let long = "é".repeat(600);
+/// let cut = bounded_message(&long);
+/// assert!(cut.len() <= MAX_MESSAGE_BYTES && cut.ends_with('…'));
+/// assert_eq!(cut, format!("{}…", "é".repeat(510)));
+/// ```
+pub fn bounded_message(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message.into();
+    }
+    let mut end = MAX_MESSAGE_BYTES - ELLIPSIS.len();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ELLIPSIS}", &message[..end]).into()
+}
+
 /// Why a check-stock call did not answer `{"op":"success"}`.
 /// `Display` is the exact message the client receives.
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +75,9 @@ pub enum CheckStockError {
     /// The JSON does not match the check-stock contract.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// The checker says some items are not available.
-    #[error("{0}")]
+    /// The checker says some items are not available. Shown (and answered)
+    /// through [`bounded_message`]: at most [`MAX_MESSAGE_BYTES`].
+    #[error("{}", bounded_message(.0))]
     Unavailable(String),
     /// The checker failed; the detail is logged, not sent.
     #[error("{CHECKER_FAILED_MESSAGE}")]
@@ -87,7 +124,7 @@ impl CheckStockError {
     pub fn operation(&self) -> Option<Operation> {
         match self {
             CheckStockError::Signature(_) => None,
-            other => Some(Operation::exception(other.to_string())),
+            other => Some(Operation::exception(bounded_message(&other.to_string()).into_owned())),
         }
     }
 }

@@ -69,7 +69,7 @@ pub use commerce_kit_core::server;
 pub use error::CheckStockError;
 pub use http_checker::HttpStockChecker;
 pub use inventory::InventoryChecker;
-pub use request::{CHECK_STOCK_PATH, CartItem, CheckStockRequest, Id, Quantity};
+pub use request::{CHECK_STOCK_PATH, CartItem, CheckStockRequest, Id, MAX_SKU_BYTES, Quantity};
 pub use router::{direct_app, router};
 pub use service::CheckStockService;
 pub use signature::CommerceSignatureVerifier;

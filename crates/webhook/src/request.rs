@@ -32,6 +32,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The path Commerce calls (the starter kit's action name).
 pub const CHECK_STOCK_PATH: &str = "/webhook/check-stock";
 
+/// The longest `sku` accepted, in bytes: 256. Commerce keeps a product's SKU
+/// in `catalog_product_entity.sku`, a `varchar(64)`: at most 64 characters,
+/// each at most 4 bytes in MySQL's `utf8mb4`, so 256 bytes hold every SKU
+/// Commerce can store, whatever its script, and a longer one cannot name a
+/// product. Counting bytes, not characters, costs one comparison. A longer
+/// `sku` is refused as `invalid parameter 'data.items[0].sku': expected a
+/// string of at most 256 bytes`, so it is never echoed back to the shopper.
+pub const MAX_SKU_BYTES: usize = 256;
+
 /// The JSON Schema (draft 2020-12) of [`CheckStockRequest`], generated on each call.
 ///
 /// ```
@@ -169,9 +178,19 @@ impl fmt::Display for Quantity {
     }
 }
 
-/// Writes an amount without a trailing `.0` when it is whole (`2`, `1.5`).
+/// Writes an amount compactly: whole amounts without a trailing `.0` (`2`,
+/// `1.5`); from 1e15 up and below 1e-6 in the shortest form that reads back
+/// as the same `f64`, with an exponent (`1e308`, `1.7976931348623157e308`,
+/// `2.5e-7`) rather than up to 309 digits; an amount past `f64::MAX` (a sum
+/// of huge quantities) as `more than 1.7976931348623157e308`, never `inf`.
 pub(crate) fn fmt_amount(value: f64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
+    let magnitude = value.abs();
+    if magnitude.is_infinite() {
+        let sign = if value < 0.0 { "-" } else { "" };
+        write!(f, "more than {sign}{:e}", f64::MAX)
+    } else if magnitude >= 1e15 || (magnitude < 1e-6 && magnitude != 0.0) {
+        write!(f, "{value:e}")
+    } else if value.fract() == 0.0 {
         write!(f, "{}", value as i64)
     } else {
         write!(f, "{value}")
@@ -235,6 +254,34 @@ mod tests {
         assert_eq!(q(2.0), "2");
         assert_eq!(q(1.5), "1.5");
         assert_eq!(q(1e20), "1e+20");
+    }
+
+    #[test]
+    fn amounts_print_compactly() {
+        struct Shown(f64);
+        impl fmt::Display for Shown {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt_amount(self.0, f)
+            }
+        }
+        let shown = |v: f64| Shown(v).to_string();
+        assert_eq!(shown(2.0), "2");
+        assert_eq!(shown(1.5), "1.5");
+        assert_eq!(shown(0.0), "0");
+        assert_eq!(shown(0.000001), "0.000001");
+        assert_eq!(shown(999_999_999_999_999.0), "999999999999999");
+        assert_eq!(shown(1e15), "1e15");
+        assert_eq!(shown(1e308), "1e308");
+        assert_eq!(shown(f64::MAX), "1.7976931348623157e308");
+        assert_eq!(shown(2.5e-7), "2.5e-7");
+        assert_eq!(shown(5e-324), "5e-324");
+        assert_eq!(shown(f64::INFINITY), "more than 1.7976931348623157e308");
+        assert_eq!(
+            Quantity::parse("1e308").map(|q| q.to_string()).as_deref(),
+            Some("1e308")
+        );
+        assert!(Quantity::parse("1e400").is_none());
+        assert!(Quantity::parse("-1e400").is_none());
     }
 
     #[test]

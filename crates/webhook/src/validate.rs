@@ -12,8 +12,9 @@
 //! 4. `data.items` is an array (an empty array is valid: nothing to check);
 //! 5. every item's required `sku` and `qty`, all missing ones listed at once;
 //! 6. the first item field of the wrong type, in document order: the item is an
-//!    object, `item_id` (optional) a string or a number, `sku` a string, `qty`
-//!    a positive finite number or numeric string.
+//!    object, `item_id` (optional) a string or a number, `sku` a string of at
+//!    most [`MAX_SKU_BYTES`] (256) bytes, `qty` a positive finite number or
+//!    numeric string (`"1e400"` is beyond f64's range: refused).
 //!
 //! ```
 //! use commerce_kit_webhook::validate::validate;
@@ -33,7 +34,7 @@ use commerce_kit_core::body::{BodyError, parse_json};
 use commerce_kit_core::params::{self, MissingParameters};
 use serde_json::{Map, Value};
 
-use crate::request::{CartItem, CheckStockRequest, Id, Quantity};
+use crate::request::{CartItem, CheckStockRequest, Id, MAX_SKU_BYTES, Quantity};
 
 mod express;
 mod fast;
@@ -43,6 +44,9 @@ pub const REQUIRED: &[&str] = &["data.cart_id", "data.items"];
 
 /// Required fields of each item.
 const ITEM_REQUIRED: &[&str] = &["sku", "qty"];
+
+/// What a too long `sku` should have been ([`MAX_SKU_BYTES`]).
+const SKU_EXPECTED: &str = "a string of at most 256 bytes";
 
 /// Why a check-stock body is not acceptable. `Display` is the exact client-facing message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,6 +208,12 @@ fn item(index: usize, mut fields: Map<String, Value>) -> Result<CartItem, Valida
         }
     };
     let sku = match fields.remove("sku") {
+        Some(Value::String(s)) if s.len() > MAX_SKU_BYTES => {
+            return Err(ValidationError::invalid(
+                format!("data.items[{index}].sku"),
+                SKU_EXPECTED,
+            ));
+        }
         Some(Value::String(s)) => s,
         _ => return Err(ValidationError::invalid(format!("data.items[{index}].sku"), "a string")),
     };
@@ -307,6 +317,18 @@ mod tests {
                 "invalid parameter 'data.items[0].sku': expected a string",
             ),
             (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": 1}, {"sku": "S".repeat(257), "qty": 1}]}}),
+                "invalid parameter 'data.items[1].sku': expected a string of at most 256 bytes",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "é".repeat(129), "qty": 1}]}}),
+                "invalid parameter 'data.items[0].sku': expected a string of at most 256 bytes",
+            ),
+            (
+                json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": "1e400"}]}}),
+                "invalid parameter 'data.items[0].qty': expected a positive number",
+            ),
+            (
                 json!({"data": {"cart_id": 1, "items": [{"sku": "A", "qty": 1, "item_id": [1]}]}}),
                 "invalid parameter 'data.items[0].item_id': expected a string or a number",
             ),
@@ -349,6 +371,25 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(msg(input.clone()), expected, "input {input}");
+        }
+    }
+
+    #[test]
+    fn the_sku_bound_is_the_one_the_message_names() {
+        assert_eq!(SKU_EXPECTED, format!("a string of at most {MAX_SKU_BYTES} bytes"));
+        let at_bound = json!({"data": {"cart_id": 1, "items": [{"sku": "é".repeat(128), "qty": 1}]}});
+        let bytes = serde_json::to_vec(&at_bound).expect("serialize");
+        assert_eq!(
+            validate(at_bound).expect("256 bytes are accepted").items[0].sku.len(),
+            256
+        );
+        assert_eq!(express::parse(&bytes), fast::parse(&bytes));
+        assert!(fast::parse(&bytes).is_some());
+        for sku in ["S".repeat(257), "é".repeat(129)] {
+            let body = serde_json::to_vec(&json!({"data": {"cart_id": 1, "items": [{"sku": sku, "qty": 1}]}}))
+                .expect("serialize");
+            assert!(express::parse(&body).is_none());
+            assert!(fast::parse(&body).is_none());
         }
     }
 
@@ -507,6 +548,8 @@ mod tests {
                 Just(json!(-2)),
                 Just(json!(0.5)),
                 Just(json!(18446744073709551615u64)),
+                Just(json!("L".repeat(MAX_SKU_BYTES))),
+                Just(json!("L".repeat(MAX_SKU_BYTES + 1))),
                 Just(json!([])),
                 Just(json!({})),
             ]

@@ -18,7 +18,7 @@
 //! wrapper script that runs `commerce-kit "$@" --no-express-scanner` is the
 //! baseline).
 
-use crate::request::{CartItem, CheckStockRequest, Id, Quantity};
+use crate::request::{CartItem, CheckStockRequest, Id, MAX_SKU_BYTES, Quantity};
 
 /// Parses and validates `bytes` when they are a check-stock body of the usual shape.
 pub(crate) fn parse(bytes: &[u8]) -> Option<CheckStockRequest> {
@@ -284,7 +284,7 @@ impl<'a> Scanner<'a> {
                     });
                 }
                 "sku" if sku.is_none() => match s.scalar()? {
-                    Scalar::Str(text) if !text.is_empty() => sku = Some(text.to_owned()),
+                    Scalar::Str(text) if !text.is_empty() && text.len() <= MAX_SKU_BYTES => sku = Some(text.to_owned()),
                     _ => return None,
                 },
                 "qty" if qty.is_none() => {

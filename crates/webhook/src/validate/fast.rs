@@ -20,7 +20,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::request::{CartItem, CheckStockRequest, Id, Quantity};
+use crate::request::{CartItem, CheckStockRequest, Id, MAX_SKU_BYTES, Quantity};
 
 /// Parses and validates `bytes` when they are a well-formed check-stock body.
 pub(crate) fn parse(bytes: &[u8]) -> Option<CheckStockRequest> {
@@ -219,7 +219,7 @@ impl<'de> Visitor<'de> for ItemSeed {
                 Key::ItemId if item_id.is_none() => item_id = Some(map.next_value::<OptionalId>()?.0),
                 Key::Sku if sku.is_none() => {
                     let text: Cow<'de, str> = map.next_value::<BorrowedText<'de>>()?.0;
-                    if text.is_empty() {
+                    if text.is_empty() || text.len() > MAX_SKU_BYTES {
                         return reject();
                     }
                     sku = Some(text.into_owned());
