@@ -8,15 +8,22 @@
 //! `POST /events`, in order:
 //! 1. read the body (limit `EVENTS_BODY_LIMIT_BYTES`, 2.5 MiB by default: Adobe
 //!    batches are up to 2 MB) and keep the raw bytes;
-//! 2. `{"validationUrl":…}` → GET it (see [`validation`]); 200 when confirmed;
-//! 3. unless the options are [`DeliveryOptions::unsigned`]: the digital signatures over the raw bytes
-//!    ([`signature`]); failure → 401 (503 when Adobe's key host is unreachable);
-//! 4. parse: an object is one event, an array is a batch;
-//! 5. per event, when a client id is configured: `recipientclientid` (or the
+//! 2. unless the options are [`DeliveryOptions::unsigned`]: the digital
+//!    signatures over the raw bytes, before anything is parsed ([`signature`]);
+//!    failure → 401 (503 when Adobe's key host is unreachable), except for an
+//!    unsigned `{"validationUrl":…}` request (Adobe does not sign them): a body
+//!    of at most 4 KiB that fails the check is parsed to recognise one;
+//! 3. parse: an object is one event (or `{"validationUrl":…}` → GET it, see
+//!    [`validation`]; 200 when confirmed), an array is a batch of at most
+//!    [`DeliveryOptions::batch_limit`] events (20 by default, Adobe's largest
+//!    batch): a longer one is answered 413 before any event is dispatched,
+//!    and its events past the limit are only counted, never built;
+//! 4. per event, when a client id is configured: `recipientclientid` (or the
 //!    deprecated `recipient_client_id`) must equal it, else 401 for that event;
-//! 6. dispatch each event ([`crate::consumer::Consumer::dispatch`]); a batch's
-//!    events are dispatched concurrently (Adobe does not guarantee order, and a
-//!    batch must finish within Adobe's 10 s).
+//! 5. dispatch each event ([`crate::consumer::Consumer::dispatch`]); a batch's
+//!    events are dispatched concurrently, at most [`BATCH_CONCURRENCY`] at a
+//!    time (Adobe does not guarantee order, and a batch must finish within
+//!    Adobe's 10 s).
 //!
 //! A batch answers the **worst** status of its events so that Adobe retries
 //! what failed: any retryable status (429, 5xx except 505) beats any other
@@ -24,12 +31,25 @@
 //! Events of a retried batch that had succeeded are answered as duplicates
 //! (dedupe), so only the failed ones run again. The body lists every event:
 //! `{"results":[{"index":0,"id":"…","type":"…","status":200,"body":{…}},…]}`.
-
+//!
+//! # Memory per request
+//!
+//! One `POST /events` holds at most: the raw body (≤ `body_limit`, 2.5 MiB);
+//! its parsed events, at most `batch_limit` of them, whose `serde_json::Value`s
+//! take up to about 25 times their JSON size (the worst case is a body of tiny
+//! members, e.g. `{}` or `"a":0`), so ≤ 25 × `body_limit` ≈ 64 MiB however
+//! the body is shaped, and typically 2 to 5 times the body; plus, for at most
+//! [`BATCH_CONCURRENCY`] events at once, one dispatch's state (the handler's
+//! future and its own allocations, the dedupe and loop-guard keys, bounded by
+//! the 256-byte id limit); plus the answer, one entry per event (≤ `batch_limit`).
+//! Before the batch limit, a 2 MB batch of 20,000 minimal events was 20,000
+//! concurrent dispatches and a 4.6 MB answer.
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use commerce_kit_core::body::{BodyError, parse_json};
+use commerce_kit_core::body::BodyError;
+use futures_util::StreamExt;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
@@ -37,6 +57,7 @@ use crate::cloudevent::CloudEvent;
 use crate::consumer::{Consumer, Dispatched};
 use crate::handler::{DeliverySource, EventContext};
 
+mod parse;
 mod router;
 pub mod signature;
 pub mod validation;
@@ -47,8 +68,16 @@ pub use validation::ValidationPolicy;
 
 /// Default body limit of `POST /events`: 2.5 MiB (Adobe batches are at most 2 MB).
 pub const DEFAULT_EVENTS_BODY_LIMIT: usize = 2_621_440;
-/// Longest accepted `challenge` value.
+/// Default [`DeliveryOptions::batch_limit`]: 20 events, the most Adobe I/O Events puts in one batch.
+pub const DEFAULT_EVENTS_BATCH_LIMIT: usize = 20;
+/// At most this many events of one batch are handled at the same time: Adobe's
+/// largest batch (20) runs wholly concurrently, as the 10 s delivery deadline
+/// needs, and a larger [`DeliveryOptions::batch_limit`] does not raise it.
+pub const BATCH_CONCURRENCY: usize = 20;
+/// Longest accepted `challenge` value, in characters.
 const MAX_CHALLENGE_LEN: usize = 1024;
+/// Largest unsigned body still parsed to recognise a `{"validationUrl":…}` request.
+const MAX_UNSIGNED_VALIDATION_BODY: usize = 4096;
 
 /// Signature and recipient checks.
 #[derive(Debug)]
@@ -88,6 +117,9 @@ pub struct DeliveryOptions {
     pub validation: ValidationPolicy,
     /// Largest accepted body in bytes.
     pub body_limit: usize,
+    /// Most events accepted in one batch (default [`DEFAULT_EVENTS_BATCH_LIMIT`]);
+    /// a longer batch is answered 413 before any of its events is dispatched.
+    pub batch_limit: usize,
 }
 
 impl DeliveryOptions {
@@ -118,6 +150,7 @@ impl DeliveryOptions {
             verification,
             validation: ValidationPolicy::default(),
             body_limit: DEFAULT_EVENTS_BODY_LIMIT,
+            batch_limit: DEFAULT_EVENTS_BATCH_LIMIT,
         }
     }
 
@@ -130,6 +163,12 @@ impl DeliveryOptions {
     /// The same options with this body limit (bytes).
     pub fn with_body_limit(mut self, body_limit: usize) -> Self {
         self.body_limit = body_limit;
+        self
+    }
+
+    /// The same options with this batch limit (events per delivery).
+    pub fn with_batch_limit(mut self, batch_limit: usize) -> Self {
+        self.batch_limit = batch_limit;
         self
     }
 
@@ -230,7 +269,11 @@ impl Delivery {
         let Some(challenge) = challenge.filter(|c| !c.is_empty()) else {
             return DeliveryResponse::error(StatusCode::BAD_REQUEST, "missing query parameter 'challenge'");
         };
-        if challenge.len() > MAX_CHALLENGE_LEN || challenge.chars().any(char::is_control) {
+        // Counted in characters, as the message says (at most 4 KiB of UTF-8).
+        if challenge.len() > 4 * MAX_CHALLENGE_LEN
+            || challenge.chars().count() > MAX_CHALLENGE_LEN
+            || challenge.chars().any(char::is_control)
+        {
             return DeliveryResponse::error(
                 StatusCode::BAD_REQUEST,
                 format!(
@@ -292,24 +335,47 @@ impl Delivery {
     }
 
     async fn post_inner(&self, headers: &HeaderMap, body: Bytes) -> (DeliveryResponse, Option<Summary>) {
-        let parsed = match parse_json(&body) {
-            Ok(v) => v,
-            Err(e) => return (DeliveryResponse::error(e.status(), e), None),
-        };
-        if let Some(url) = parsed.as_object().and_then(|o| o.get("validationUrl"))
-            && parsed.get("specversion").is_none()
-        {
-            return (self.validate_registration(url).await, None);
-        }
         if let Some(v) = &self.options.verification
             && let Err(failure) = v.verifier.verify(headers, &body).await
         {
+            // Adobe does not sign its validationUrl requests: recognise a small one.
+            if body.len() <= MAX_UNSIGNED_VALIDATION_BODY
+                && let Ok(parse::Parsed::Object(object)) = parse::parse(&body, 0)
+                && let Some(url) = validation_url(&object)
+            {
+                return (self.validate_registration(url).await, None);
+            }
             tracing::warn!(reason = %failure, "rejected an I/O Events delivery");
             return (DeliveryResponse::error(failure.status(), failure), None);
         }
+        let limit = self.options.batch_limit;
+        let parsed = match parse::parse(&body, limit) {
+            Ok(v) => v,
+            Err(e) => return (DeliveryResponse::error(e.status(), e), None),
+        };
+        drop(body);
+        if let parse::Parsed::Object(object) = &parsed
+            && let Some(url) = validation_url(object)
+        {
+            return (self.validate_registration(url).await, None);
+        }
         match parsed {
-            Value::Array(items) => self.batch(items).await,
-            item @ Value::Object(_) => {
+            parse::Parsed::Batch(items) => self.batch(items).await,
+            parse::Parsed::TooMany { count } => (
+                DeliveryResponse::error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "invalid delivery: a batch of {count} events is larger than the limit of {limit} events per delivery"
+                    ),
+                ),
+                Some(Summary {
+                    events: count,
+                    outcome: "rejected".into(),
+                    event_type: None,
+                    event_id: None,
+                }),
+            ),
+            parse::Parsed::Object(item) => {
                 let header_id = header(headers, "x-adobe-event-id");
                 let retry_count = header(headers, "x-adobe-retry-count").and_then(|v| v.parse().ok());
                 let (id, ty) = describe(&item);
@@ -329,7 +395,7 @@ impl Delivery {
                 };
                 (DeliveryResponse::json(status, body), Some(summary))
             }
-            _ => (
+            parse::Parsed::Other => (
                 DeliveryResponse::error(
                     StatusCode::BAD_REQUEST,
                     "invalid delivery: expected a CloudEvent object or an array of CloudEvents",
@@ -402,7 +468,12 @@ impl Delivery {
         }
         let count = items.len();
         let described: Vec<(Option<String>, Option<String>)> = items.iter().map(describe).collect();
-        let results = futures_util::future::join_all(items.into_iter().map(|item| self.one(item, None, None))).await;
+        // In order, at most BATCH_CONCURRENCY at once; an event's JSON is released as it is dispatched.
+        let results: Vec<_> = futures_util::stream::iter(items)
+            .map(|item| self.one(item, None, None))
+            .buffered(BATCH_CONCURRENCY)
+            .collect()
+            .await;
         let mut worst = StatusCode::OK;
         let mut entries = Vec::with_capacity(count);
         let mut handled = 0;
@@ -454,6 +525,13 @@ struct Summary {
     outcome: String,
     event_type: Option<String>,
     event_id: Option<String>,
+}
+
+/// The URL of a `{"validationUrl":…}` request (an object without `specversion`).
+fn validation_url(object: &Value) -> Option<&Value> {
+    object
+        .get("validationUrl")
+        .filter(|_| object.get("specversion").is_none())
 }
 
 /// The stable id (`eventid`, `event_id`, `id`) and `type` of a raw event, for logs and batch results.
