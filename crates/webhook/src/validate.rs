@@ -672,7 +672,7 @@ mod tests {
         fn with_fragment(value: &Value, place: u8, fragment: &[u8]) -> Vec<u8> {
             const MARK: &str = "\u{1}fragment\u{1}";
             let mut value = value.clone();
-            let mut put = |target: Option<&mut Value>| match target {
+            let put = |target: Option<&mut Value>| match target {
                 Some(Value::Object(map)) => {
                     map.insert("meta".into(), json!(MARK));
                     true
