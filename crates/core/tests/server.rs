@@ -281,9 +281,14 @@ async fn shutdown_grace_bounds_a_hanging_request() {
     assert!(took >= Duration::from_millis(200), "waited the grace period: {took:?}");
 }
 
-/// A server with a 1 s read timeout; `/read` reads its body with `read_limited`.
+/// Size of the `/big` answer: far more than the kernel buffers of a loopback
+/// connection whose client does not read.
+const BIG: usize = 32 << 20;
+
+/// A server with a 1 s read timeout; `/read` reads its body with `read_limited`;
+/// `/big` answers [`BIG`] bytes.
 async fn start_with_read_timeout() -> Running {
-    let routes = routes().route(
+    let routes = routes().route("/big", get(|| async { vec![b'x'; BIG] })).route(
         "/read",
         post(|request: Request| async move {
             match commerce_kit_core::body::read_limited(request.into_body(), 1024).await {
@@ -374,4 +379,54 @@ async fn a_stalled_body_is_answered_408_and_a_complete_one_is_read() {
         .expect("request");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.expect("body"), "read 10 bytes");
+}
+
+/// Connects with a small receive buffer, sends `request`, and reads nothing.
+async fn connect_and_stop_reading(addr: SocketAddr, request: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let mut tcp = socket.connect(addr).await.expect("connect");
+    tcp.write_all(request).await.expect("write");
+    tcp
+}
+
+/// Reads until the connection ends (closed or reset) or 10 s pass; returns the byte count.
+async fn drain(tcp: &mut tokio::net::TcpStream) -> usize {
+    use tokio::io::AsyncReadExt;
+    let mut got = 0;
+    let mut buf = vec![0u8; 1 << 16];
+    let read_all = async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+    };
+    let ended = tokio::time::timeout(Duration::from_secs(10), read_all).await;
+    assert!(ended.is_ok(), "the connection did not end within 10 s");
+    got
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_a_large_answer_is_disconnected_after_the_timeout_and_others_are_served() {
+    let s = start_with_read_timeout().await;
+    let request = b"GET /big HTTP/1.1\r\nhost: x\r\n\r\n";
+    let mut stalled = connect_and_stop_reading(s.addr, request).await;
+    // while the answer is stuck, other clients are served
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let resp = reqwest::get(s.url("/health")).await.expect("served meanwhile");
+    assert_eq!(resp.status(), 200);
+    // past the 1 s timeout (with room for a loaded machine), the server has let go:
+    // reading now ends early instead of receiving the whole answer
+    tokio::time::sleep(Duration::from_millis(2700)).await;
+    let got = drain(&mut stalled).await;
+    assert!(got < BIG, "cut off: {got} of {BIG} bytes");
+
+    // a client that pauses for less than the timeout, then reads, gets everything
+    let mut paused = connect_and_stop_reading(s.addr, request).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = drain(&mut paused).await;
+    assert!(got > BIG, "the whole answer and its headers: {got} bytes");
 }
