@@ -16,6 +16,7 @@
 //! | `--events-forward-token TOKEN` | `EVENTS_FORWARD_TOKEN` | none |
 //! | `--events-forward-timeout-ms MS` | `EVENTS_FORWARD_TIMEOUT_MS` | 5000 |
 //! | `--events-body-limit BYTES` | `EVENTS_BODY_LIMIT_BYTES` | 2621440 |
+//! | `--events-batch-limit N` | `EVENTS_BATCH_LIMIT` | 20 (Adobe's largest batch) |
 //! | `--events-validation-allow-loopback BOOL` | `EVENTS_VALIDATION_ALLOW_LOOPBACK` | false (tests only) |
 //! | `--events-consumer-name NAME` | `EVENTS_CONSUMER_NAME` | `events-consumer` |
 //! | `--events-local-max-attempts N` | `EVENTS_LOCAL_MAX_ATTEMPTS` | 10 |
@@ -36,7 +37,8 @@ use secrecy::SecretString;
 use commerce_kit_events::consumer::{Consumer, ConsumerBuilder};
 use commerce_kit_events::delivery::signature::{DEFAULT_KEY_BASE_URL, MAX_KEY_CACHE_TTL};
 use commerce_kit_events::delivery::{
-    DEFAULT_EVENTS_BODY_LIMIT, Delivery, DeliveryOptions, SignatureVerifier, ValidationPolicy,
+    DEFAULT_EVENTS_BATCH_LIMIT, DEFAULT_EVENTS_BODY_LIMIT, Delivery, DeliveryOptions, SignatureVerifier,
+    ValidationPolicy,
 };
 use commerce_kit_events::handler::EventHandler;
 use commerce_kit_events::handlers::{ForwardingHandler, ForwardingOptions, LoggingHandler};
@@ -110,6 +112,10 @@ pub struct ConsumerArgs {
     /// Largest accepted POST /events body (Adobe batches are up to 2 MB).
     #[arg(long, env = "EVENTS_BODY_LIMIT_BYTES", default_value_t = DEFAULT_EVENTS_BODY_LIMIT, value_name = "BYTES")]
     pub events_body_limit: usize,
+
+    /// Most events in one POST /events batch (Adobe sends at most 20); a longer batch is answered 413.
+    #[arg(long, env = "EVENTS_BATCH_LIMIT", default_value_t = DEFAULT_EVENTS_BATCH_LIMIT, value_name = "N")]
+    pub events_batch_limit: usize,
 
     /// Also fetch validationUrls on http://127.0.0.1 / localhost (tests only; never in production).
     #[arg(long, env = "EVENTS_VALIDATION_ALLOW_LOOPBACK", default_value_t = false, value_name = "BOOL",
@@ -275,12 +281,17 @@ impl ConsumerArgs {
         Ok(Arc::new(handler))
     }
 
-    /// The delivery endpoint's options (signatures, validationUrl policy, body limit).
+    /// The delivery endpoint's options (signatures, validationUrl policy, body and batch limits).
     pub fn delivery_options(&self) -> Result<DeliveryOptions, ConfigError> {
         let limit = positive(
             self.events_body_limit as u64,
             "--events-body-limit",
             "EVENTS_BODY_LIMIT_BYTES",
+        )?;
+        let batch_limit = positive(
+            self.events_batch_limit as u64,
+            "--events-batch-limit",
+            "EVENTS_BATCH_LIMIT",
         )?;
         let options = if self.verify_signatures() {
             let secs = self.io_events_key_cache_secs;
@@ -309,7 +320,8 @@ impl ConsumerArgs {
                 allow_loopback_http: self.events_validation_allow_loopback,
                 ..ValidationPolicy::default()
             })
-            .with_body_limit(limit as usize))
+            .with_body_limit(limit as usize)
+            .with_batch_limit(batch_limit as usize))
     }
 
     /// The local-bus loop's options.
@@ -418,12 +430,24 @@ mod tests {
         assert_eq!(v.client_id.as_deref(), Some("abc"));
         assert_eq!(v.verifier.base_url(), "https://static.adobeioevents.com");
         assert_eq!(opts.body_limit, 2_621_440);
+        assert_eq!(opts.batch_limit, 20);
         // without a client id, unsigned deliveries are the documented opt-out
         assert!(!parse(&[]).delivery_options().expect("ok").is_verified());
         let no_recipient = parse(&["--events-verify-signatures", "true"])
             .delivery_options()
             .expect("ok");
         assert_eq!(no_recipient.verification().expect("on").client_id, None);
+    }
+
+    #[test]
+    fn the_batch_limit_is_a_setting_and_must_be_positive() {
+        let opts = parse(&["--events-batch-limit", "50"]).delivery_options().expect("ok");
+        assert_eq!(opts.batch_limit, 50);
+        let err = parse(&["--events-batch-limit", "0"]).delivery_options().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: --events-batch-limit (EVENTS_BATCH_LIMIT): must be greater than 0"
+        );
     }
 
     #[test]
