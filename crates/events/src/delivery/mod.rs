@@ -34,16 +34,28 @@
 //!
 //! # Memory per request
 //!
-//! One `POST /events` holds at most: the raw body (≤ `body_limit`, 2.5 MiB);
-//! its parsed events, at most `batch_limit` of them, whose `serde_json::Value`s
-//! take up to about 25 times their JSON size (the worst case is a body of tiny
-//! members, e.g. `{}` or `"a":0`), so ≤ 25 × `body_limit` ≈ 64 MiB however
-//! the body is shaped, and typically 2 to 5 times the body; plus, for at most
-//! [`BATCH_CONCURRENCY`] events at once, one dispatch's state (the handler's
-//! future and its own allocations, the dedupe and loop-guard keys, bounded by
-//! the 256-byte id limit); plus the answer, one entry per event (≤ `batch_limit`).
-//! Before the batch limit, a 2 MB batch of 20,000 minimal events was 20,000
-//! concurrent dispatches and a 4.6 MB answer.
+//! One `POST /events` holds at most:
+//! - the raw body, ≤ `body_limit` (2.5 MiB by default);
+//! - its parsed events: at most `batch_limit` + 1 of them are built (past the
+//!   limit the rest is only counted), as `serde_json::Value`s, which take
+//!   about 10 times their JSON size for ordinary events (measured: 20,000
+//!   minimal events, 1.4 MB of JSON, are 14 MB of `Value`s), 14 times for
+//!   empty objects or arrays, 28 times for bare numbers, and at worst about
+//!   90 times for one-member objects (`[{"a":0},…]`: a B-tree node each).
+//!   So ≤ 90 × `body_limit` ≈ 225 MiB for a pathological 2.5 MiB body of a
+//!   single event (the same as before batches were limited), typically
+//!   ≈ 10 × the body;
+//! - for at most [`BATCH_CONCURRENCY`] (20) events at once, one dispatch's
+//!   state: the handler's future and what it allocates, the dedupe and
+//!   loop-guard keys (small: ids are at most 256 bytes);
+//! - the answer: one entry per event, ≤ `batch_limit` entries.
+//!
+//! Bound: `body_limit` × (1 + parse overhead, 10 typical, 90 worst) + 20 ×
+//! per-event handler state. Before the batch limit, a 2 MB batch of 20,000
+//! minimal events was 20,000 concurrent dispatches and a 4.6 MB answer
+//! (15 → 140 MiB of RSS); now it is refused with 413 after 21 events were
+//! built. Lower `EVENTS_BODY_LIMIT_BYTES` to lower the worst case.
+
 use std::sync::Arc;
 use std::time::Instant;
 
