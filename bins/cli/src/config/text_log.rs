@@ -252,10 +252,13 @@ fn write_escaped(writer: &mut Writer<'_>, s: &str) -> fmt::Result {
     let bytes = s.as_bytes();
     let mut clean_from = 0;
     let mut at = 0;
-    while at < bytes.len() {
-        let byte = bytes[at];
-        let len = match ESCAPE_CLASS[usize::from(byte)] {
-            PLAIN => 0,
+    // The usual line has no byte of interest: one pass of table lookups.
+    while let Some(offset) = bytes
+        .get(at..)
+        .and_then(|rest| rest.iter().position(|&b| ESCAPE_CLASS[usize::from(b)] != PLAIN))
+    {
+        at += offset;
+        let len = match ESCAPE_CLASS[usize::from(bytes[at])] {
             CONTROL => 1,
             LEAD_C2 if matches!(bytes.get(at + 1), Some(0x80..=0x9f)) => 2,
             LEAD_E2 if bytes.get(at + 1) == Some(&0x80) && matches!(bytes.get(at + 2), Some(0xa8 | 0xa9)) => 3,
