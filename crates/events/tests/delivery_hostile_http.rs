@@ -274,6 +274,21 @@ async fn with_verification_the_signature_is_checked_before_the_body_is_parsed() 
         let (status, resp) = post(&s.url, HeaderMap::new(), body).await;
         assert_eq!((status, resp), (StatusCode::UNAUTHORIZED, missing.clone()));
     }
+    // an unsigned validationUrl request is only recognised when small (Adobe's are)
+    let padded =
+        json!({"validationUrl": "https://csm.adobe.io/csm/registrations/validate?id=1", "pad": "a".repeat(5000)});
+    let (status, resp) = post(&s.url, HeaderMap::new(), serde_json::to_vec(&padded).expect("json")).await;
+    assert_eq!((status, resp), (StatusCode::UNAUTHORIZED, missing.clone()));
+    let not_adobe = json!({"validationUrl": "https://evil.example/validate"});
+    let (status, resp) = post(&s.url, HeaderMap::new(), serde_json::to_vec(&not_adobe).expect("json")).await;
+    assert_eq!(
+        (status, resp),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "validationUrl 'https://evil.example/validate' is not an https URL on adobe.io"})
+        )
+    );
+    assert_eq!(keys.total_fetches(), 0, "no key fetched for unsigned bodies");
     // signed with the key of another body: the signature's reason, not the JSON error
     let signer = AdobeSigner::test_keys();
     let headers = signer.headers(b"another body");
