@@ -93,7 +93,10 @@ pub enum RejectedBody {
 /// express byte scanner, any other well-formed body a typed fast path, both
 /// skipping the JSON tree; anything else goes through [`parse_json`] and
 /// [`validate`], which explain the problem. All give the same result for every
-/// body the faster ones accept. ([`validate_body_with`] can leave the express
+/// body the faster ones accept, and they accept nothing serde_json refuses:
+/// invalid JSON anywhere, even in a field they skip (`1e400`, invalid UTF-8, a
+/// lone surrogate, nesting past serde_json's 128 levels), is left to the
+/// precise path, which names it. ([`validate_body_with`] can leave the express
 /// scanner out.)
 ///
 /// ```
