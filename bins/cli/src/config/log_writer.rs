@@ -19,7 +19,8 @@
 //! `bench/check-stock.sh` (pinned layout, alternating rounds, 2026-12-04)
 //! served the same build with tracing-appender in its place (the text
 //! formatter kept) as `BASELINE_BIN`: check-stock/baseline 1.06 (medians
-//! 102.8k vs 96.9k req/s; per-round ratios 1.04-1.20). The project keeps a
+//! 102.8k vs 96.9k req/s; per-round ratios 1.04-1.20), and 1.10 (104.5k vs
+//! 95.3k; 1.06-1.17, 7 rounds) in a later run. The project keeps a
 //! hand-written copy of a well-kept crate only while it wins by 5 % or more
 //! on that benchmark: measure again before changing it.
 

@@ -25,9 +25,11 @@
 //! 2026-12-04) served the same build with tracing-subscriber's own default
 //! formatter in its place (this module's writer kept) as `BASELINE_BIN`:
 //! check-stock/baseline 1.06 (medians 87.9k vs 83.1k req/s; per-round ratios
-//! 1.04-1.09). Both hand-written pieces together against the standard stack
-//! (tracing-subscriber's fmt layer over tracing-appender's lossless
-//! non-blocking writer): 1.17 (104.1k vs 89.2k req/s). The project keeps a
+//! 1.04-1.09), and 1.07 (105.1k vs 97.9k; 1.04-1.17) once this formatter
+//! escaped control characters too. Both hand-written pieces together against
+//! the standard stack (tracing-subscriber's fmt layer over tracing-appender's
+//! lossless non-blocking writer): 1.17 (104.1k vs 89.2k req/s), then 1.13
+//! (101.9k vs 90.0k) with the escaping. The project keeps a
 //! hand-written copy of a well-kept crate only while it wins by 5 % or more on
 //! that benchmark: measure again before changing either.
 
