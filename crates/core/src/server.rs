@@ -127,6 +127,32 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
 }
 
+/// Serves `app` on an ephemeral loopback port (`127.0.0.1:0`) in a spawned
+/// task that lives as long as the runtime, and returns the address it listens
+/// on: what the crates' HTTP tests do before they send real requests (feature
+/// `test-util`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use commerce_kit_core::server;
+///
+/// let addr = server::spawn_loopback(server::app(axum::Router::new())).await?;
+/// assert!(addr.ip().is_loopback() && addr.port() != 0);
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "test-util")]
+pub async fn spawn_loopback(app: impl HttpApp) -> io::Result<SocketAddr> {
+    let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(serve(
+        listener,
+        app,
+        std::future::pending(),
+        std::time::Duration::from_secs(1),
+    ));
+    Ok(addr)
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -5,10 +5,11 @@
 //! log gets the detail, and never the URL's credentials or query.
 //! (Its own test binary: it installs the global tracing subscriber.)
 
-use std::io::Write;
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -18,27 +19,9 @@ use commerce_kit_webhook::{
     CHECK_STOCK_PATH, CheckStockRequest, CheckStockService, CheckerError, StockChecker, StockVerdict, async_trait,
     direct_app, router, server,
 };
+use common::Captured;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-    }
-}
 
 const USER: &str = "erp-user";
 const PASSWORD: &str = "erp-PASSW0RD";
@@ -94,18 +77,6 @@ async fn stock(axum::extract::Path(sku): axum::extract::Path<String>) -> Respons
     }
 }
 
-async fn spawn(app: impl server::HttpApp) -> SocketAddr {
-    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(server::serve(
-        listener,
-        app,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
-    addr
-}
-
 #[tokio::test]
 async fn question_mark_in_a_checker_answers_the_generic_exception_and_logs_the_detail() {
     let captured = Captured::default();
@@ -116,7 +87,7 @@ async fn question_mark_in_a_checker_answers_the_generic_exception_and_logs_the_d
         .with_writer(move || writer.clone())
         .init();
 
-    let office = spawn(Router::new().route("/stock/{sku}", axum::routing::get(stock))).await;
+    let office = common::serve_app(Router::new().route("/stock/{sku}", axum::routing::get(stock))).await;
     // Nothing listens on a freshly released port.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -136,19 +107,19 @@ async fn question_mark_in_a_checker_answers_the_generic_exception_and_logs_the_d
     let apps = [
         (
             "direct",
-            spawn(direct_app(CheckStockService::new(Arc::clone(&shared)), Router::new())).await,
+            common::serve_app(direct_app(CheckStockService::new(Arc::clone(&shared)), Router::new())).await,
         ),
         (
             "router",
-            spawn(server::app(router(CheckStockService::new(shared)))).await,
+            common::serve_app(server::app(router(CheckStockService::new(shared)))).await,
         ),
         (
             "direct-closed",
-            spawn(direct_app(CheckStockService::new(checker(closed)), Router::new())).await,
+            common::serve_app(direct_app(CheckStockService::new(checker(closed)), Router::new())).await,
         ),
         (
             "router-closed",
-            spawn(server::app(router(CheckStockService::new(checker(closed))))).await,
+            common::serve_app(server::app(router(CheckStockService::new(checker(closed))))).await,
         ),
     ];
 

@@ -3,26 +3,17 @@
 //! invalid JSON hidden in fields the fast paths skip, huge SKUs, huge
 //! quantities and huge checker messages, each with its exact answer.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+mod common;
 
-use axum::Router;
-use commerce_kit_core::server;
+use std::net::SocketAddr;
+
 use commerce_kit_webhook::error::MAX_MESSAGE_BYTES;
 use commerce_kit_webhook::inventory::InventoryChecker;
-use commerce_kit_webhook::{CHECK_STOCK_PATH, CheckStockService, MAX_SKU_BYTES, StockVerdict, checker_fn, direct_app};
+use commerce_kit_webhook::{CHECK_STOCK_PATH, CheckStockService, MAX_SKU_BYTES, StockVerdict, checker_fn};
 use serde_json::{Value, json};
 
 async fn serve(service: CheckStockService) -> SocketAddr {
-    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(server::serve(
-        listener,
-        direct_app(service, Router::new()),
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
-    addr
+    common::serve(service, true).await
 }
 
 /// The demo inventory, served with the express scanner (as the binaries do) and without it.

@@ -2,6 +2,8 @@
 //! serve it (`direct_app`), driven by reqwest; and `server::app(router(…))`,
 //! the router form, answering the same.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,17 +36,7 @@ async fn serve_router(routes: Router) -> SocketAddr {
     serve_app(server::app(routes)).await
 }
 
-async fn serve_app(app: impl server::HttpApp) -> SocketAddr {
-    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(server::serve(
-        listener,
-        app,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
-    addr
-}
+use common::serve_app;
 
 fn demo() -> CheckStockService {
     CheckStockService::new(InventoryChecker::demo())

@@ -2,50 +2,14 @@
 //! or back-office credentials, and carry one line per request with the outcome.
 //! (Its own test binary: it installs the global tracing subscriber.)
 
-use std::io::Write;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod common;
 
-use commerce_kit_core::server;
+use std::sync::Arc;
+
 use commerce_kit_webhook::http_checker::HttpStockChecker;
 use commerce_kit_webhook::inventory::InventoryChecker;
-use commerce_kit_webhook::{CHECK_STOCK_PATH, CheckStockService, direct_app, router};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-    }
-}
-
-/// Serves `service` in the router form (`server::app`, request spans) or as
-/// the binaries do (`direct_app`, no span on the check-stock route).
-async fn serve(service: CheckStockService, direct: bool) -> SocketAddr {
-    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let grace = Duration::from_secs(1);
-    if direct {
-        let app = direct_app(service, axum::Router::new());
-        tokio::spawn(server::serve(listener, app, std::future::pending(), grace));
-    } else {
-        let app = server::app(router(service));
-        tokio::spawn(server::serve(listener, app, std::future::pending(), grace));
-    }
-    addr
-}
+use commerce_kit_webhook::{CHECK_STOCK_PATH, CheckStockService};
+use common::{Captured, serve};
 
 const BODY_MARKER: &str = "shopper-private-note-7Q";
 const COMMERCE_TOKEN: &str = "ims-bearer-S3CRET";
