@@ -48,15 +48,9 @@ async fn start(options: DeliveryOptions, hold: Duration) -> Server {
         .fallback(handler)
         .build()
         .expect("consumer");
-    let listener = server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = server::app(router(Delivery::new(consumer, options)));
-    tokio::spawn(server::serve(
-        listener,
-        app,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
+    let addr = server::spawn_loopback(server::app(router(Delivery::new(consumer, options))))
+        .await
+        .expect("serve on loopback");
     Server {
         url: format!("http://{addr}/events"),
         calls,
