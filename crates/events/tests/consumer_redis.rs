@@ -40,18 +40,18 @@ fn slow_counting() -> (Arc<dyn EventHandler>, Arc<AtomicUsize>) {
     (h, calls)
 }
 
-#[tokio::test]
-async fn replicas_handle_a_redelivered_event_once() {
+/// Two consumers over the same Redis (a fresh key prefix), both with the same
+/// slow counting handler: two replicas of one deployment.
+async fn two_replicas() -> (Consumer, Consumer, Arc<AtomicUsize>) {
     let prefix = format!("ck-test-{}:", uuid::Uuid::new_v4().simple());
     let (h, calls) = slow_counting();
-    let replica_a = Consumer::builder(redis(&prefix).await)
-        .fallback(h.clone())
-        .build()
-        .expect("consumer");
-    let replica_b = Consumer::builder(redis(&prefix).await)
-        .fallback(h)
-        .build()
-        .expect("consumer");
+    let replica = |store| Consumer::builder(store).fallback(h.clone()).build().expect("consumer");
+    (replica(redis(&prefix).await), replica(redis(&prefix).await), calls)
+}
+
+#[tokio::test]
+async fn replicas_handle_a_redelivered_event_once() {
+    let (replica_a, replica_b, calls) = two_replicas().await;
     let event = CloudEvent::new("r-1", "s", "be-observer.customer_delete", json!({"id": 1}));
     // the same event reaches both replicas at once (Adobe retry racing the first attempt)
     let (a, b) = tokio::join!(
@@ -72,16 +72,7 @@ async fn replicas_handle_a_redelivered_event_once() {
 
 #[tokio::test]
 async fn the_loop_guard_works_across_replicas() {
-    let prefix = format!("ck-test-{}:", uuid::Uuid::new_v4().simple());
-    let (h, calls) = slow_counting();
-    let replica_a = Consumer::builder(redis(&prefix).await)
-        .fallback(h.clone())
-        .build()
-        .expect("consumer");
-    let replica_b = Consumer::builder(redis(&prefix).await)
-        .fallback(h)
-        .build()
-        .expect("consumer");
+    let (replica_a, replica_b, calls) = two_replicas().await;
     let update = CloudEvent::new(
         "bo",
         "s",

@@ -3,6 +3,8 @@
 //! wrong-typed attributes, long challenges, unsigned junk when signatures
 //! are verified. Every answer is asserted exactly.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -14,6 +16,7 @@ use commerce_kit_events::consumer::Consumer;
 use commerce_kit_events::delivery::{BATCH_CONCURRENCY, Delivery, DeliveryOptions, SignatureVerifier, router};
 use commerce_kit_events::handler::{EventContext, HandlerResult, handler_fn};
 use commerce_kit_events::test_util::{AdobeSigner, FakeKeyHost};
+use common::post;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
@@ -56,19 +59,6 @@ async fn start(options: DeliveryOptions, hold: Duration) -> Server {
         calls,
         peak,
     }
-}
-
-async fn post(url: &str, headers: HeaderMap, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
-    let resp = reqwest::Client::new()
-        .post(url)
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 fn minimal(i: usize) -> String {

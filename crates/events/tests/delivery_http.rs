@@ -2,6 +2,8 @@
 //! signatures against a loopback fake key host, recipient client id, batches,
 //! dedupe, loop guard, handler panics and body errors.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -14,6 +16,7 @@ use commerce_kit_events::consumer::{Consumer, ConsumerBuilder};
 use commerce_kit_events::delivery::{Delivery, DeliveryOptions, SignatureVerifier, ValidationPolicy, router};
 use commerce_kit_events::handler::{EventContext, HandlerResult, handler_fn};
 use commerce_kit_events::test_util::{AdobeSigner, FakeKeyHost, TEST_KEY_PATH_A, TEST_KEY_PATH_B};
+use common::post;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
@@ -85,19 +88,6 @@ fn event(id: &str, recipient: Option<&str>, value: Value) -> Value {
         e["recipient_client_id"] = json!(r);
     }
     e
-}
-
-async fn post(url: &str, headers: HeaderMap, body: Vec<u8>) -> (StatusCode, Value) {
-    let resp = reqwest::Client::new()
-        .post(url)
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 async fn post_signed(url: &str, signer: &AdobeSigner, body: &Value) -> (StatusCode, Value) {
