@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         .serve_options()
         .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
-    let app = commerce_kit_webhook::direct_app(service, axum::Router::new());
+    let app = commerce_kit_webhook::direct_app(service, config::readiness(None).router());
     server::serve_with(listener, app, server::shutdown_signal(), options).await?;
     Ok(())
 }

@@ -136,6 +136,24 @@ pub fn exit_config_error(err: &ConfigError) -> ! {
     std::process::exit(2)
 }
 
+/// Prints `error: <err>` on one line to stderr and exits with status 2: a
+/// start-up failure that is not a bad setting (a damaged or locked journal),
+/// whose message says what to do.
+pub fn exit_startup_error(err: &dyn fmt::Display) -> ! {
+    eprintln!("error: {err}");
+    std::process::exit(2)
+}
+
+/// What `GET /ready` checks: the journal when this process uses the local bus
+/// (failing while it cannot be written or read), nothing otherwise.
+pub fn readiness(bus: Option<commerce_kit_model::bus::LocalBus>) -> commerce_kit_core::server::Readiness {
+    let readiness = commerce_kit_core::server::Readiness::new();
+    match bus {
+        Some(bus) => readiness.with_check("journal", move || bus.probe()),
+        None => readiness,
+    }
+}
+
 /// Loads `./.env` if present; a malformed file is an error naming the line.
 pub fn load_dotenv() -> Result<Option<PathBuf>, ConfigError> {
     match dotenvy::dotenv() {

@@ -36,7 +36,7 @@ use crate::catalog::CatalogArgs;
 use crate::config::{ConfigError, comma_list};
 use commerce_kit_core::http::{ClientTimeouts, client};
 use commerce_kit_core::state::StateStore;
-use commerce_kit_model::bus::LocalBus;
+use commerce_kit_model::bus::{BusError, LocalBus};
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -175,6 +175,36 @@ pub enum PublisherKind {
     LocalBus,
 }
 
+/// Warns that nothing in this process consumes the journal `bus`.
+pub fn warn_unconsumed(bus: &LocalBus) {
+    tracing::warn!(
+        path = %bus.path().display(),
+        "no events consumer runs in this process: accepted events are kept in the journal until \
+         `commerce-kit serve` is started on this data dir (or set the I/O Events settings)"
+    );
+}
+
+/// Why [`IngestionArgs::open_bus`] failed: a setting, or the journal itself.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenBusError {
+    /// The publisher settings are inconsistent.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The journal cannot be opened (damaged, locked, not writable).
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+impl OpenBusError {
+    /// Prints the error on one line and exits with status 2.
+    pub fn exit(&self) -> ! {
+        match self {
+            OpenBusError::Config(err) => crate::config::exit_config_error(err),
+            OpenBusError::Bus(err) => crate::config::exit_startup_error(err),
+        }
+    }
+}
+
 fn present(value: Option<&str>) -> bool {
     value.is_some_and(|v| !v.trim().is_empty())
 }
@@ -232,6 +262,16 @@ impl IngestionArgs {
              IO_EVENTS_PROVIDER_ID unset to use the local bus",
             missing.join(", ")
         )))
+    }
+
+    /// Opens the local bus in `DATA_DIR` when the settings select it as the
+    /// publisher (`None` when events go to I/O Events). A damaged or locked
+    /// journal is an error whose message says what to do.
+    pub fn open_bus(&self) -> Result<Option<LocalBus>, OpenBusError> {
+        match self.publisher_kind()? {
+            PublisherKind::LocalBus => Ok(Some(LocalBus::open(&self.data_dir)?)),
+            PublisherKind::IoEvents => Ok(None),
+        }
     }
 
     /// Validates the settings and builds the service, opening the local bus in
@@ -351,11 +391,7 @@ impl IngestionArgs {
                     None => {
                         let bus = LocalBus::open(&self.data_dir)
                             .map_err(|e| ConfigError::setting("--data-dir", "DATA_DIR", e))?;
-                        tracing::warn!(
-                            path = %bus.path().display(),
-                            "no events consumer runs in this process: accepted events are kept in the journal until \
-                             `commerce-kit serve` is started on this data dir (or set the I/O Events settings)"
-                        );
+                        warn_unconsumed(&bus);
                         bus
                     }
                 };

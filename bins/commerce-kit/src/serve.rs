@@ -9,9 +9,8 @@
 use commerce_kit_cli::check_stock::CheckStockArgs;
 use commerce_kit_cli::config::{self, ConfigError, ServerArgs};
 use commerce_kit_cli::consumer::ConsumerArgs;
-use commerce_kit_cli::ingestion::{IngestionArgs, PublisherKind};
+use commerce_kit_cli::ingestion::IngestionArgs;
 use commerce_kit_core::server;
-use commerce_kit_events::bus::LocalBus;
 use commerce_kit_events::local::LocalConsumerHandle;
 
 /// Settings of `commerce-kit serve`: the server's, then each flow's.
@@ -52,13 +51,8 @@ async fn flows(args: &ServeArgs) -> Result<(impl server::HttpApp, Option<LocalCo
         .reload_on_sighup()
         .map_err(|e| ConfigError(format!("cannot listen for SIGHUP (inventory reload): {e}")))?;
 
-    let bus =
-        match args.ingestion.publisher_kind()? {
-            PublisherKind::LocalBus => Some(LocalBus::open(&args.ingestion.data_dir).map_err(|e| {
-                ConfigError::setting("--data-dir", "DATA_DIR", format!("cannot open the local bus: {e}"))
-            })?),
-            PublisherKind::IoEvents => None,
-        };
+    let bus = args.ingestion.open_bus().unwrap_or_else(|e| e.exit());
+    let readiness = config::readiness(bus.clone());
     // With REDIS_URL, ingestion's uid idempotency shares the consumer's Redis
     // store so replicas recognise each other's uids; without it each keeps its
     // own bounded in-memory store (the local bus itself refuses repeated uids).
@@ -70,6 +64,8 @@ async fn flows(args: &ServeArgs) -> Result<(impl server::HttpApp, Option<LocalCo
     let events = args.consumer.build(store, bus)?;
     let local = events.spawn_local();
 
-    let others = commerce_kit_ingestion::router(ingestion).merge(events.router());
+    let others = commerce_kit_ingestion::router(ingestion)
+        .merge(events.router())
+        .merge(readiness.router());
     Ok((commerce_kit_webhook::direct_app(check_stock, others), local))
 }

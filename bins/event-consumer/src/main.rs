@@ -55,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = server::bind(args.server.listen).await?;
     server::serve_with(
         listener,
-        server::app(events.router()),
+        server::app(events.router().merge(config::readiness(None).router())),
         server::shutdown_signal(),
         options,
     )

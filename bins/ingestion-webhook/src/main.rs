@@ -27,16 +27,21 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args: Args = config::parse();
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
+    let bus = args.ingestion.open_bus().unwrap_or_else(|e| e.exit());
     let service = args
         .ingestion
-        .build(args.server.body_limit)
+        .build_with(args.server.body_limit, bus.as_ref(), None)
         .unwrap_or_else(|e| config::exit_config_error(&e));
+    if let Some(bus) = &bus {
+        commerce_kit_cli::ingestion::warn_unconsumed(bus);
+    }
+    let readiness = config::readiness(bus);
     let options = args
         .server
         .serve_options()
         .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
-    let app = server::app(commerce_kit_ingestion::router(service));
+    let app = server::app(commerce_kit_ingestion::router(service).merge(readiness.router()));
     server::serve_with(listener, app, server::shutdown_signal(), options).await?;
     Ok(())
 }

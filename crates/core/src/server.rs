@@ -1,7 +1,9 @@
 //! HTTP server scaffolding shared by every binary (and usable by integrators).
 //!
-//! - [`app`] wraps a flow's routes with `GET /health`, JSON 404/405, request ids,
-//!   a per-request tracing span and a panic guard.
+//! - [`app`] wraps a flow's routes with `GET /health` (liveness: the process
+//!   serves), JSON 404/405, request ids, a per-request tracing span and a
+//!   panic guard. `GET /ready` (readiness: it can do its work now) comes from
+//!   a [`Readiness`] merged into the routes.
 //! - [`bind`] and [`serve`] bind an address (port 0 allowed), log
 //!   `listening on http://IP:PORT`, and shut down gracefully: in-flight
 //!   requests finish, bounded by a grace period. Slow clients are cut off:
@@ -36,6 +38,7 @@ mod deadline_body;
 mod direct;
 mod fallback;
 mod panic_guard;
+mod ready;
 mod request_id;
 mod serve;
 
@@ -43,6 +46,7 @@ pub use deadline_body::{BodyTimeout, DeadlineBody};
 pub use direct::{DirectFuture, DirectRoute, HandlerService};
 pub use fallback::{health, method_not_allowed, not_found};
 pub use panic_guard::{PanicGuard, PanicGuardFuture, PanicGuardLayer};
+pub use ready::{Probe, Readiness};
 pub use request_id::{
     REQUEST_ID_HEADER, RequestContextFuture, RequestContextLayer, RequestContextService, RequestId, RequestIdFuture,
     RequestIdLayer, RequestIdService, RequestSpanFuture, RequestSpanService, request_span,

@@ -195,7 +195,12 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     }
 }
 
-/// Retries a bus operation with capped backoff until it succeeds (Some) or a stop is requested (None).
+/// Retries a bus operation with capped backoff until it succeeds (Some) or a
+/// stop is requested (None). Every failure is logged at error level with the
+/// count so far; the bus records read and write failures in
+/// [`LocalBus::health`], which `GET /ready` reports, and a later success is
+/// logged too. A damaged journal ([`BusError::Damaged`]) does not heal by
+/// retrying: its message says what to do.
 async fn persist<T, F, Fut>(
     what: &str,
     options: &LocalOptions,
@@ -209,11 +214,21 @@ where
     let mut failures = 0u32;
     loop {
         match op().await {
-            Ok(v) => return Some(v),
+            Ok(v) => {
+                if failures > 0 {
+                    tracing::info!(failures, "local bus {what} succeeded again; the consumer goes on");
+                }
+                return Some(v);
+            }
             Err(err) => {
                 failures += 1;
                 let wait = options.backoff(failures);
-                tracing::error!(error = %err, retry_in_ms = wait.as_millis() as u64, "local bus {what} failed; retrying");
+                tracing::error!(
+                    error = %err,
+                    failures,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "local bus {what} failed; the consumer waits here and retries (GET /ready reports it)"
+                );
                 if sleep_or_stop(stop, wait).await {
                     return None;
                 }

@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use commerce_kit_core::state::MemoryStore;
-use commerce_kit_events::bus::LocalBus;
+use commerce_kit_events::bus::{FILE_NAME, LocalBus};
 use commerce_kit_events::cloudevent::CloudEvent;
 use commerce_kit_events::consumer::Consumer;
 use commerce_kit_events::handler::{DeliverySource, EventContext, EventHandler, HandlerResult, handler_fn};
 use commerce_kit_events::local::{DEFAULT_CONSUMER_NAME, LocalOptions, spawn_local};
+use commerce_kit_model::testing::damage_value;
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -182,6 +183,50 @@ async fn dropped_and_exhausted_events_are_dead_lettered_and_the_rest_continue() 
             d.at
         );
     }
+}
+
+#[tokio::test]
+async fn a_damaged_event_stops_the_loop_before_it_and_is_reported_never_skipped() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bus = LocalBus::open(dir.path()).expect("open");
+    // 3,000 events of 4 KiB: more than the journal's page cache, so the
+    // early ones are read from the file again, damage included.
+    for i in 0..3000 {
+        let data = json!({"sku": format!("MARK-{i:06}"), "pad": "x".repeat(4000)});
+        bus.append(&ev(&format!("e{i}"), data)).await.expect("append");
+    }
+    damage_value(&dir.path().join(FILE_NAME), b"MARK-000100");
+    let (h, seen) = recording();
+    let handle = spawn_local(consumer(h), bus.clone(), fast());
+    // The first read batch (0..64) is handled; the second holds the damage.
+    wait_acked(&bus, DEFAULT_CONSUMER_NAME, 64).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while bus.health().read_errors < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", bus.health());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let health = bus.health();
+    let read = health.read.expect("the failing read is reported");
+    assert!(read.failures >= 3, "{read:?}");
+    assert!(
+        read.reason.starts_with("reading events from offset 64: local bus "),
+        "{}",
+        read.reason
+    );
+    assert!(
+        read.reason
+            .contains("is damaged: the event at offset 100 is not the JSON the bus wrote"),
+        "{}",
+        read.reason
+    );
+    handle.shutdown().await;
+    assert_eq!(ids(&seen), (0..64).map(|i| format!("e{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        bus.acked(DEFAULT_CONSUMER_NAME).await.expect("acked"),
+        64,
+        "nothing skipped"
+    );
+    assert!(bus.dead_letters(DEFAULT_CONSUMER_NAME).await.expect("dl").is_empty());
 }
 
 #[tokio::test]

@@ -12,6 +12,8 @@ pub mod bus;
 pub mod catalog;
 pub mod cloudevent;
 pub mod routing;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use bus::{BusError, LocalBus};
 pub use catalog::{Catalog, CatalogError, CatalogMode, ValueError};

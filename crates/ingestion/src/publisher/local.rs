@@ -45,6 +45,14 @@ impl EventPublisher for LocalBusPublisher {
                     "internal error: the event could not be encoded".into(),
                 ))
             }
+            Err(err @ BusError::Unavailable { .. }) => {
+                // The bus logs the failed write and each retry once; a line per
+                // refused request would flood the log of a full disk.
+                tracing::debug!(error = %err, "event refused: the local bus is not writable for now");
+                Err(PublishError::Unavailable(
+                    "the event could not be stored durably: the journal is not writable for now; retry later".into(),
+                ))
+            }
             Err(err) => {
                 tracing::error!(error = %err, "event could not be stored in the local bus");
                 Err(PublishError::Unavailable(

@@ -22,6 +22,33 @@ pub enum BusError {
         /// The journal file.
         path: PathBuf,
     },
+    /// The journal file is damaged: its integrity check failed when it was
+    /// opened, or the storage library found a damaged page while reading it.
+    /// Retrying does not help; `Display` says what to do.
+    #[error(
+        "local bus {path} is damaged: {detail}. Stop every process using it, then restore the file from a backup, \
+         or move it aside (e.g. `mv {path} {path}.damaged`) so that the next start begins an empty journal; \
+         starting empty loses the events not yet delivered, the dead letters, the consumers' positions and the \
+         idempotency keys (a back office repeating an earlier uid gets it published again)"
+    )]
+    Damaged {
+        /// The journal file.
+        path: PathBuf,
+        /// What was found damaged, and where.
+        detail: String,
+    },
+    /// The journal cannot be written for now: a write failed (a full disk,
+    /// an I/O error) and the bus is reopening it. Appends are refused until a
+    /// test write succeeds again, which the bus retries on its own.
+    #[error("local bus {path}: not writable since {since} ({reason}); retrying on its own every few seconds")]
+    Unavailable {
+        /// The journal file.
+        path: PathBuf,
+        /// When the first failed write happened, RFC 3339 UTC.
+        since: String,
+        /// What the failed write (or the last retry) said.
+        reason: String,
+    },
     /// A read, a write or a commit failed.
     #[error("local bus {path}: {operation} failed: {reason}")]
     Storage {
@@ -30,16 +57,6 @@ pub enum BusError {
         /// `append`, `read`, `ack`, `dead_letter`, `commit`, …
         operation: &'static str,
         /// What the storage layer said.
-        reason: String,
-    },
-    /// A stored record is not the JSON the bus wrote (file damaged or written by something else).
-    #[error("local bus {path}: record at offset {offset} is unreadable: {reason}")]
-    Corrupt {
-        /// The journal file.
-        path: PathBuf,
-        /// The record's offset.
-        offset: u64,
-        /// Why it could not be decoded.
         reason: String,
     },
     /// An event could not be encoded as JSON (a bug: `CloudEvent` always serializes).

@@ -14,6 +14,24 @@
 //!   consumer has acknowledged and that are older than the retention (see
 //!   [`retention`](self#retention)).
 //!
+//! ## Faults
+//!
+//! - **A damaged file is refused at open.** [`LocalBus::open`] checks every
+//!   page's checksum; a damaged journal is [`BusError::Damaged`], which says
+//!   what is damaged, where (how many events read back, where reading stops)
+//!   and what to do. A page damaged while the process runs makes reads fail
+//!   with the same error instead of failing some other way.
+//! - **A failed write does not disable the bus.** After a write error (a full
+//!   disk) the storage library refuses every later write until the file is
+//!   reopened. The writer thread reopens it and makes a test write of 1 MiB
+//!   (removed again), after one second and then at most every
+//!   [`RECOVERY_MAX_WAIT`], requests or not; until one succeeds,
+//!   appends answer [`BusError::Unavailable`] at once (nothing is
+//!   acknowledged that was not stored). Once space is back, appends resume on
+//!   their own.
+//! - [`LocalBus::health`] says whether writes and reads are failing, since
+//!   when and why, and counts the failures: what a readiness probe reports.
+//!
 //! ## Retention
 //!
 //! [`LocalBus::prune`] removes the events that **every** consumer recorded in
@@ -44,25 +62,31 @@
 //! ```
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
-use redb::{Database, DatabaseError};
+use redb::Database;
 use tokio::sync::{oneshot, watch};
 
 use crate::cloudevent::{CloudEvent, now_rfc3339};
 
 mod error;
+mod health;
+mod integrity;
 mod retention;
 mod store;
 mod writer;
 
 pub use error::BusError;
+pub use health::{BusHealth, Failure};
 pub use retention::{HeldBack, Pruned};
+pub use writer::RECOVERY_MAX_WAIT;
 
+use health::{HealthState, Side};
 use store::StoredDeadLetter;
 use writer::{Op, Writer};
 
@@ -117,7 +141,8 @@ pub struct LocalBus {
 
 struct Inner {
     path: PathBuf,
-    db: Arc<Database>,
+    db: Arc<Slot>,
+    health: Arc<HealthState>,
     ops: Option<Sender<Op>>,
     head: Arc<watch::Sender<u64>>,
     commits: Arc<AtomicU64>,
@@ -145,34 +170,33 @@ impl fmt::Debug for LocalBus {
 }
 
 impl LocalBus {
-    /// Opens (creating if needed) `<dir>/bus.redb`; spawns the group-commit writer thread.
-    /// A second open of the same dir in another process fails with a clear BusError (file locked).
+    /// Opens (creating if needed) `<dir>/bus.redb`, checks its integrity, and
+    /// spawns the group-commit writer thread.
+    ///
+    /// A second open of the same dir in another process fails with
+    /// [`BusError::Locked`]; a damaged file with [`BusError::Damaged`], which
+    /// says where and what to do. The check reads every page once: a 269 MB
+    /// journal of 320,000 events opened in 0.16–0.18 s with it and 0.6 ms
+    /// without it (release build, file in the OS cache, 2 vCPUs).
     pub fn open(dir: &Path) -> Result<LocalBus, BusError> {
         let path = dir.join(FILE_NAME);
         std::fs::create_dir_all(dir).map_err(|e| BusError::Open {
             path: path.clone(),
             reason: format!("cannot create directory {}: {e}", dir.display()),
         })?;
-        let db = match redb::Builder::new().set_cache_size(CACHE_BYTES).create(&path) {
-            Ok(db) => db,
-            Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
-                return Err(BusError::Locked { path });
-            }
-            Err(e) => {
-                return Err(BusError::Open {
-                    path,
-                    reason: e.to_string(),
-                });
-            }
-        };
-        let db = Arc::new(db);
+        let db = Arc::new(integrity::open_checked(&path)?);
         let store::Initial { next, last_checkpoint } = store::initialise(&db, &path)?;
         let (head, _) = watch::channel(next);
         let head = Arc::new(head);
         let commits = Arc::new(AtomicU64::new(0));
+        let slot = Arc::new(Slot(RwLock::new(Some(db.clone()))));
+        let health = Arc::new(HealthState::default());
         let (ops, rx) = std::sync::mpsc::channel();
         let writer = Writer {
-            db: db.clone(),
+            db: Some(db),
+            slot: slot.clone(),
+            health: health.clone(),
+            broken: None,
             path: path.clone(),
             next,
             head: head.clone(),
@@ -190,7 +214,8 @@ impl LocalBus {
         Ok(LocalBus {
             inner: Arc::new(Inner {
                 path,
-                db,
+                db: slot,
+                health,
                 ops: Some(ops),
                 head,
                 commits,
@@ -255,18 +280,66 @@ impl LocalBus {
     }
 
     /// Up to `max` records with offset >= `from`, ascending.
+    ///
+    /// A failure is recorded in [`health`](Self::health) until a read succeeds.
     pub async fn read(&self, from: u64, max: usize) -> Result<Vec<BusRecord>, BusError> {
-        self.blocking("read", move |inner| {
-            store::read_events(&inner.db, &inner.path, from, max)
-        })
-        .await
+        let read = self
+            .blocking("read", move |db, path| store::read_events(db, path, from, max))
+            .await;
+        self.record_read(read.as_ref().map(|_| ()), || {
+            format!("reading events from offset {from}")
+        });
+        read
     }
 
     /// The consumer's next offset to process (0 when it never acked).
+    ///
+    /// A failure is recorded in [`health`](Self::health) until a
+    /// [`read`](Self::read) succeeds.
     pub async fn acked(&self, consumer: &str) -> Result<u64, BusError> {
-        let consumer = consumer.to_owned();
-        self.blocking("acked", move |inner| store::read_ack(&inner.db, &inner.path, &consumer))
-            .await
+        let name = consumer.to_owned();
+        let read = self
+            .blocking("acked", move |db, path| store::read_ack(db, path, &name))
+            .await;
+        // Only a failure is recorded: the events' reads say when reading works again.
+        if let Err(err) = &read {
+            self.record_read(Err(err), || format!("reading the position of consumer '{consumer}'"));
+        }
+        read
+    }
+
+    /// Whether the journal can be written and read right now, and the
+    /// failures counted since it was opened (see the [module docs](self#faults)).
+    ///
+    /// ```
+    /// use commerce_kit_model::bus::LocalBus;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let bus = LocalBus::open(dir.path()).unwrap();
+    /// let health = bus.health();
+    /// assert!(health.is_ok());
+    /// assert_eq!((health.write_errors, health.read_errors), (0, 0));
+    /// ```
+    pub fn health(&self) -> BusHealth {
+        self.inner.health.snapshot()
+    }
+
+    fn record_read(&self, outcome: Result<(), &BusError>, what: impl FnOnce() -> String) {
+        match outcome {
+            Ok(()) => {
+                if let Some(ended) = self.inner.health.succeeded(Side::Read) {
+                    tracing::info!(
+                        path = %self.inner.path.display(),
+                        since = %ended.since,
+                        failures = ended.failures,
+                        "local bus: the journal can be read again"
+                    );
+                }
+            }
+            Err(err) => {
+                self.inner.health.failed(Side::Read, &format!("{}: {err}", what()));
+            }
+        }
     }
 
     /// Durably records that `consumer` processed everything below `next`.
@@ -306,8 +379,8 @@ impl LocalBus {
     /// The consumer's dead letters, oldest first.
     pub async fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetter>, BusError> {
         let consumer = consumer.to_owned();
-        self.blocking("dead_letters", move |inner| {
-            store::read_dead_letters(&inner.db, &inner.path, &consumer)
+        self.blocking("dead_letters", move |db, path| {
+            store::read_dead_letters(db, path, &consumer)
         })
         .await
     }
@@ -340,19 +413,56 @@ impl LocalBus {
         answer.await.map_err(|_| closed())?
     }
 
-    /// Runs a read transaction off the async runtime.
+    /// Runs a read transaction off the async runtime. A panic of the storage
+    /// library while reading (a damaged page, in debug builds) is
+    /// [`BusError::Damaged`].
     async fn blocking<T: Send + 'static>(
         &self,
         operation: &'static str,
-        read: impl FnOnce(&Inner) -> Result<T, BusError> + Send + 'static,
+        read: impl FnOnce(&Database, &Path) -> Result<T, BusError> + Send + 'static,
     ) -> Result<T, BusError> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || read(&inner))
-            .await
-            .map_err(|e| BusError::Storage {
-                path: self.inner.path.clone(),
+        tokio::task::spawn_blocking(move || {
+            let path = inner.path.as_path();
+            let db = inner.db.get().ok_or_else(|| BusError::Storage {
+                path: path.to_owned(),
                 operation,
-                reason: format!("read task failed: {e}"),
-            })?
+                reason: "the journal is being reopened after a write error; try again shortly".to_owned(),
+            })?;
+            catch_unwind(AssertUnwindSafe(|| read(&db, path))).unwrap_or_else(|panic| {
+                Err(BusError::Damaged {
+                    path: path.to_owned(),
+                    detail: format!(
+                        "{operation}: the storage library failed with '{}'",
+                        integrity::panic_text(&*panic)
+                    ),
+                })
+            })
+        })
+        .await
+        .map_err(|e| BusError::Storage {
+            path: self.inner.path.clone(),
+            operation,
+            reason: format!("read task failed: {e}"),
+        })?
+    }
+}
+
+/// The open database, shared by the writer thread and the readers. Empty
+/// while the writer reopens the file after a write error (the file lock
+/// allows one open handle, so every clone must be dropped first).
+struct Slot(RwLock<Option<Arc<Database>>>);
+
+impl Slot {
+    fn get(&self) -> Option<Arc<Database>> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn take(&self) -> Option<Arc<Database>> {
+        self.0.write().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    fn put(&self, db: Arc<Database>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some(db);
     }
 }

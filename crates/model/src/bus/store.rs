@@ -41,11 +41,19 @@ pub(super) struct StoredDeadLetter {
     pub event: CloudEvent,
 }
 
+/// A storage library error as a [`BusError`]: a damaged page is
+/// [`BusError::Damaged`] (retrying cannot help), anything else `Storage`.
 pub(super) fn storage(path: &Path, operation: &'static str, err: impl Into<redb::Error>) -> BusError {
-    BusError::Storage {
-        path: path.to_owned(),
-        operation,
-        reason: err.into().to_string(),
+    match err.into() {
+        redb::Error::Corrupted(message) => BusError::Damaged {
+            path: path.to_owned(),
+            detail: format!("{operation}: {message}"),
+        },
+        other => BusError::Storage {
+            path: path.to_owned(),
+            operation,
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -112,10 +120,11 @@ pub(super) fn read_dead_letters(db: &Database, path: &Path, consumer: &str) -> R
     for entry in range {
         let (key, value) = entry.map_err(|e| storage(path, "dead_letters", e))?;
         let offset = key.value().1;
-        let stored: StoredDeadLetter = serde_json::from_slice(value.value()).map_err(|e| BusError::Corrupt {
+        let stored: StoredDeadLetter = serde_json::from_slice(value.value()).map_err(|e| BusError::Damaged {
             path: path.to_owned(),
-            offset,
-            reason: format!("dead letter of consumer '{consumer}': {e}"),
+            detail: format!(
+                "the dead letter of consumer '{consumer}' at offset {offset} is not the JSON the bus wrote: {e}"
+            ),
         })?;
         out.push(DeadLetter {
             offset,
@@ -128,9 +137,8 @@ pub(super) fn read_dead_letters(db: &Database, path: &Path, consumer: &str) -> R
 }
 
 fn decode(path: &Path, offset: u64, bytes: &[u8]) -> Result<CloudEvent, BusError> {
-    serde_json::from_slice(bytes).map_err(|e| BusError::Corrupt {
+    serde_json::from_slice(bytes).map_err(|e| BusError::Damaged {
         path: path.to_owned(),
-        offset,
-        reason: e.to_string(),
+        detail: format!("the event at offset {offset} is not the JSON the bus wrote: {e}"),
     })
 }

@@ -9,20 +9,47 @@
 //! Retention requests (prune steps) run after the batch they arrived with, each
 //! in a transaction of its own, and each removes a bounded number of rows so
 //! appends never wait long behind them.
+//!
+//! After a failed commit the storage library refuses every later write until
+//! the file is reopened, so the writer is then *broken*: it answers requests
+//! with [`BusError::Unavailable`] at once, and [`Writer::recover`]s (drops
+//! every handle, reopens the file, makes a test write) after one second, then
+//! after doubling waits of at most [`RECOVERY_MAX_WAIT`], whether requests
+//! arrive or not.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableTable};
 use tokio::sync::{oneshot, watch};
 
+use super::health::{HealthState, Side};
 use super::store::{ACKS, CHECKPOINTS, DEAD, EVENTS, KEYS, META, META_NEXT, storage};
-use super::{Appended, BusError, HeldBack};
+use super::{Appended, BusError, HeldBack, Slot, integrity};
 
 /// Most requests applied in one transaction.
 pub(super) const MAX_BATCH: usize = 4096;
+
+/// Longest wait between two attempts to reopen the journal after a write
+/// error: once space is back, appends resume within this time.
+pub const RECOVERY_MAX_WAIT: Duration = Duration::from_secs(8);
+
+/// First wait before reopening the journal after a write error.
+const RECOVERY_FIRST_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a recovery waits for readers to drop their handles of the file.
+const READERS_GRACE: Duration = Duration::from_secs(5);
+
+/// Size of a recovery's test write: appends resume once the journal can take
+/// this much again, not merely one more small row (which a nearly full disk
+/// still takes, only to refuse the next batch).
+pub(super) const PROBE_BYTES: usize = 1024 * 1024;
+
+/// The table a recovery's test write goes to (written, then emptied).
+const PROBE: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("probe");
 
 /// One request to the writer.
 pub(super) enum Op {
@@ -97,7 +124,13 @@ pub(super) struct KeysStep {
 type Outcome = Result<(u64, bool), BusError>;
 
 pub(super) struct Writer {
-    pub db: Arc<Database>,
+    /// The open file; `None` only while broken and the reopen failed.
+    pub db: Option<Arc<Database>>,
+    /// The readers' handle of the file (the same database).
+    pub slot: Arc<Slot>,
+    pub health: Arc<HealthState>,
+    /// Set after a failed write, until a recovery succeeds.
+    pub broken: Option<Broken>,
     pub path: PathBuf,
     pub next: u64,
     pub head: Arc<watch::Sender<u64>>,
@@ -105,6 +138,18 @@ pub(super) struct Writer {
     /// The unix second of the newest row in `CHECKPOINTS` (checkpoints never
     /// go back in time, even when the clock does).
     pub last_checkpoint: u64,
+}
+
+/// The writer's state after a failed write.
+pub(super) struct Broken {
+    /// When the first write failed, RFC 3339 UTC.
+    since: String,
+    /// What the last failure said.
+    reason: String,
+    /// The next recovery attempt.
+    retry_at: Instant,
+    /// The wait after the next failed attempt.
+    wait: Duration,
 }
 
 /// Now, in unix seconds (0 if the clock is before 1970).
@@ -117,7 +162,22 @@ pub(super) fn unix_secs() -> u64 {
 impl Writer {
     /// Runs until every sender is dropped.
     pub fn run(mut self, rx: Receiver<Op>) {
-        while let Ok(first) = rx.recv() {
+        loop {
+            let received = match &self.broken {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(broken) => rx.recv_timeout(broken.retry_at.saturating_duration_since(Instant::now())),
+            };
+            let first = match received {
+                Ok(op) => op,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.recover();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            if self.broken.as_ref().is_some_and(|b| Instant::now() >= b.retry_at) {
+                self.recover();
+            }
             let mut batch = Vec::with_capacity(64);
             batch.push(first);
             while batch.len() < MAX_BATCH {
@@ -125,6 +185,17 @@ impl Writer {
                     Ok(op) => batch.push(op),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
+            }
+            if let Some(broken) = &self.broken {
+                let refusal = BusError::Unavailable {
+                    path: self.path.clone(),
+                    since: broken.since.clone(),
+                    reason: broken.reason.clone(),
+                };
+                for op in batch {
+                    answer(op, Err(refusal.clone()));
+                }
+                continue;
             }
             let (prunes, batch): (Vec<Op>, Vec<Op>) = batch.into_iter().partition(|op| matches!(op, Op::Prune(_)));
             if !batch.is_empty() {
@@ -141,7 +212,19 @@ impl Writer {
     /// Applies and commits a batch of appends, acks and dead letters, then answers them.
     fn commit_batch(&mut self, batch: Vec<Op>) {
         let second = unix_secs().max(self.last_checkpoint);
-        match self.apply(&batch, second) {
+        let Some(db) = self.db.clone() else {
+            // Not reached: `db` is only empty while broken, and a broken writer refuses batches.
+            for op in batch {
+                answer(
+                    op,
+                    Err(BusError::Closed {
+                        path: self.path.clone(),
+                    }),
+                );
+            }
+            return;
+        };
+        match self.apply(&db, &batch, second) {
             Ok((outcomes, next)) => {
                 if next != self.next {
                     self.last_checkpoint = second;
@@ -154,12 +237,112 @@ impl Writer {
                 }
             }
             Err(err) => {
-                tracing::error!(path = %self.path.display(), batch = batch.len(), "local bus commit failed: {err}");
+                tracing::error!(
+                    path = %self.path.display(),
+                    batch = batch.len(),
+                    "local bus commit failed: {err}; nothing in this batch was stored, appends are refused until a \
+                     test write succeeds (retried in {} s)",
+                    RECOVERY_FIRST_WAIT.as_secs()
+                );
                 for op in batch {
                     answer(op, Err(err.clone()));
                 }
+                self.break_down(&err.to_string());
             }
         }
+    }
+
+    /// Enters (or stays in) the broken state after a failure.
+    fn break_down(&mut self, reason: &str) {
+        let since = self.health.failed(Side::Write, reason);
+        let wait = self.broken.as_ref().map_or(RECOVERY_FIRST_WAIT, |b| b.wait);
+        self.broken = Some(Broken {
+            since,
+            reason: reason.to_owned(),
+            retry_at: Instant::now() + wait,
+            wait: wait.saturating_mul(2).min(RECOVERY_MAX_WAIT),
+        });
+    }
+
+    /// Reopens the file and makes a test write; on success the writer is no
+    /// longer broken and appends resume.
+    fn recover(&mut self) {
+        match self.reopen() {
+            Ok(()) => {
+                if let Some(broken) = self.broken.take() {
+                    self.health.succeeded(Side::Write);
+                    tracing::info!(
+                        path = %self.path.display(),
+                        since = %broken.since,
+                        head = self.next,
+                        "local bus: the journal is writable again; appends resume"
+                    );
+                }
+            }
+            Err(err) => {
+                let reason = err.to_string();
+                self.break_down(&reason);
+                let wait = self.broken.as_ref().map_or(RECOVERY_FIRST_WAIT, |b| {
+                    b.retry_at.saturating_duration_since(Instant::now())
+                });
+                tracing::error!(
+                    path = %self.path.display(),
+                    retry_in_ms = wait.as_millis() as u64,
+                    "local bus: the journal is still not writable: {reason}"
+                );
+            }
+        }
+    }
+
+    fn reopen(&mut self) -> Result<(), BusError> {
+        // The file lock allows one handle: take it from the readers, wait for
+        // the reads in progress to finish, and close it.
+        if let Some(current) = self.db.take() {
+            drop(self.slot.take());
+            let deadline = Instant::now() + READERS_GRACE;
+            while Arc::strong_count(&current) > 1 {
+                if Instant::now() >= deadline {
+                    self.slot.put(current.clone());
+                    self.db = Some(current);
+                    return Err(BusError::Storage {
+                        path: self.path.clone(),
+                        operation: "reopen",
+                        reason: format!("reads still hold the file after {} s", READERS_GRACE.as_secs()),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            drop(current);
+        }
+        let db = Arc::new(integrity::open_database(&self.path)?);
+        let initial = super::store::initialise(&db, &self.path)?;
+        self.probe(&db)?;
+        self.next = initial.next;
+        self.last_checkpoint = self.last_checkpoint.max(initial.last_checkpoint);
+        self.head.send_replace(self.next);
+        self.slot.put(db.clone());
+        self.db = Some(db);
+        Ok(())
+    }
+
+    /// Whether the journal takes writes again: a durable write of
+    /// [`PROBE_BYTES`], then a commit that removes it.
+    fn probe(&self, db: &Database) -> Result<(), BusError> {
+        let path = &self.path;
+        let room = vec![0u8; PROBE_BYTES];
+        for value in [Some(room.as_slice()), None] {
+            let txn = db.begin_write().map_err(|e| storage(path, "test write", e))?;
+            {
+                let mut probe = txn.open_table(PROBE).map_err(|e| storage(path, "test write", e))?;
+                match value {
+                    Some(bytes) => probe.insert("room", bytes).map(drop),
+                    None => probe.remove("room").map(drop),
+                }
+                .map_err(|e| storage(path, "test write", e))?;
+            }
+            txn.commit().map_err(|e| storage(path, "test write", e))?;
+        }
+        Ok(())
     }
 
     /// Runs one prune step in a transaction of its own and answers it.
@@ -187,7 +370,7 @@ impl Writer {
     /// no consumer in the journal nothing is removed (no one has read anything).
     fn prune_events(&self, cutoff: u64, max: usize) -> Result<EventsStep, BusError> {
         let path = &self.path;
-        let txn = self.db.begin_write().map_err(|e| storage(path, "prune", e))?;
+        let txn = self.database()?.begin_write().map_err(|e| storage(path, "prune", e))?;
         let step = {
             let acks = txn.open_table(ACKS).map_err(|e| storage(path, "prune", e))?;
             let mut slowest: Option<(String, u64)> = None;
@@ -256,7 +439,7 @@ impl Writer {
     /// order and removes those whose event is below `below`.
     fn prune_keys(&self, below: u64, from: Option<&str>, max: usize) -> Result<KeysStep, BusError> {
         let path = &self.path;
-        let txn = self.db.begin_write().map_err(|e| storage(path, "prune", e))?;
+        let txn = self.database()?.begin_write().map_err(|e| storage(path, "prune", e))?;
         let step = {
             let mut keys = txn.open_table(KEYS).map_err(|e| storage(path, "prune", e))?;
             let mut doomed = Vec::new();
@@ -293,9 +476,9 @@ impl Writer {
     /// Applies a batch in one transaction; when it appends, records that every
     /// event below the new next offset was appended by `second` (a checkpoint).
     /// Returns each op's outcome and the new next offset.
-    fn apply(&self, batch: &[Op], second: u64) -> Result<(Vec<Outcome>, u64), BusError> {
+    fn apply(&self, db: &Database, batch: &[Op], second: u64) -> Result<(Vec<Outcome>, u64), BusError> {
         let path = &self.path;
-        let txn = self.db.begin_write().map_err(|e| storage(path, "begin write", e))?;
+        let txn = db.begin_write().map_err(|e| storage(path, "begin write", e))?;
         let mut next = self.next;
         let mut outcomes = Vec::with_capacity(batch.len());
         let appends_only = batch.iter().all(|op| matches!(op, Op::Append { .. }));
@@ -394,6 +577,13 @@ impl Writer {
         Ok((outcomes, next))
     }
 
+    /// The open file (prune steps only run while not broken).
+    fn database(&self) -> Result<&Database, BusError> {
+        self.db.as_deref().ok_or_else(|| BusError::Closed {
+            path: self.path.clone(),
+        })
+    }
+
     fn beyond_head(&self, consumer: &str, next: u64, head: u64) -> BusError {
         BusError::AckBeyondHead {
             path: self.path.clone(),
@@ -424,7 +614,16 @@ fn answer(op: Op, result: Outcome) {
         Op::Ack { reply, .. } | Op::DeadLetter { reply, .. } => {
             let _ = reply.send(result.map(|_| ()));
         }
-        // Never in a batch; dropping its reply would answer it `Closed`.
-        Op::Prune(_) => {}
+        // Only answered here when refused (a broken writer); otherwise run by `prune`.
+        Op::Prune(PruneOp::Events { reply, .. }) => {
+            if let Err(err) = result {
+                let _ = reply.send(Err(err));
+            }
+        }
+        Op::Prune(PruneOp::Keys { reply, .. }) => {
+            if let Err(err) = result {
+                let _ = reply.send(Err(err));
+            }
+        }
     }
 }
