@@ -4,7 +4,9 @@
 //! Request: `POST <url>` with `content-type: application/json`, an optional
 //! `authorization: Bearer <token>`, and the validated request as the body:
 //! `{"cart_id":"42","items":[{"item_id":7,"sku":"24-MB01","qty":2}]}` (`qty` is
-//! always a JSON number; `item_id` is left out when Commerce sent none).
+//! always a JSON number; `item_id` is left out when Commerce sent none, and
+//! `cart_id` for Commerce's native add-to-cart payload, which names no cart:
+//! `{"items":[{"sku":"24-MB01","qty":2}]}`).
 //!
 //! Answer: HTTP 2xx with `{"success": true}` (available) or
 //! `{"success": false, "message": "…"}` (unavailable; the message is shown to

@@ -1,9 +1,18 @@
 //! The check-stock call: the path Commerce calls ([`CHECK_STOCK_PATH`]) and
-//! the payload, what Commerce sends under `data`.
+//! what a stock checker is asked ([`CheckStockRequest`]).
 //!
-//! The starter kit's contract is `{"data":{"cart_id":…,"items":[{"item_id":…,"sku":…,"qty":…}]}}`.
+//! Two body shapes are accepted ([`validate`](crate::validate) tells them apart):
+//!
+//! - the starter kit's contract, `{"data":{"cart_id":…,"items":[{"item_id":…,"sku":…,"qty":…}]}}`
+//!   ([`kit_body_schema`]);
+//! - Commerce's native payload for `observer.checkout_cart_product_add_before`:
+//!   the product and the buy request, `{"eventName":"checkout_cart_product_add_before",
+//!   "data":{"product":{"sku":…},"info":{"qty":…}}}`, or without the `data`
+//!   wrapper as a hook's `fields` send it (`{"product":{"sku":…},"info":{"qty":…}}`)
+//!   ([`native_body_schema`]). It becomes a one-item request without a cart id.
+//!
 //! Ids are numbers or strings; `qty` is a number or a numeric string (Commerce
-//! sends decimal strings such as `"2.0000"`); unknown fields are tolerated.
+//! sends decimal strings such as `"2.0000"`, `"1"`); unknown fields are tolerated.
 //!
 //! The types deserialize leniently and serialize canonically (`qty` as a JSON
 //! number), which is what the HTTP back-office checker posts:
@@ -41,24 +50,54 @@ pub const CHECK_STOCK_PATH: &str = "/webhook/check-stock";
 /// string of at most 256 bytes`, so it is never echoed back to the shopper.
 pub const MAX_SKU_BYTES: usize = 256;
 
-/// The JSON Schema (draft 2020-12) of [`CheckStockRequest`], generated on each call.
+/// The JSON Schema (draft 2020-12) of [`CheckStockRequest`], what a stock
+/// checker is asked (and what the HTTP checker posts), generated on each call.
 ///
 /// ```
 /// let schema = commerce_kit_webhook::request::json_schema();
 /// assert_eq!(schema["title"], "CheckStockRequest");
-/// assert_eq!(schema["required"], serde_json::json!(["cart_id", "items"]));
+/// assert_eq!(schema["required"], serde_json::json!(["items"]));
 /// ```
 pub fn json_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(CheckStockRequest)).unwrap_or_default()
 }
 
-/// The `data` of a check-stock call: a cart and the items to check.
+/// The JSON Schema of the starter kit's body, `{"data":{"cart_id":…,"items":[…]}}`.
+///
+/// ```
+/// let schema = commerce_kit_webhook::request::kit_body_schema();
+/// assert_eq!(schema["required"], serde_json::json!(["data"]));
+/// assert_eq!(schema["$defs"]["KitData"]["required"], serde_json::json!(["cart_id", "items"]));
+/// ```
+pub fn kit_body_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(KitBody)).unwrap_or_default()
+}
+
+/// The JSON Schema of Commerce's native `observer.checkout_cart_product_add_before`
+/// payload, with the `data` wrapper (the default payload) or without it (a
+/// hook's `fields`); only what check-stock reads is described, other fields
+/// are allowed.
+///
+/// ```
+/// let schema = commerce_kit_webhook::request::native_body_schema();
+/// assert_eq!(schema["anyOf"].as_array().map(Vec::len), Some(2));
+/// assert_eq!(schema["$defs"]["NativeProduct"]["required"], serde_json::json!(["sku"]));
+/// ```
+pub fn native_body_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(NativeBody)).unwrap_or_default()
+}
+
+/// What a stock checker is asked: the items to check, and the cart when the
+/// call names one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct CheckStockRequest {
-    /// The quote (cart) id.
-    pub cart_id: Id,
-    /// The items being added; may be empty (nothing to check).
+    /// The quote (cart) id: always set by the starter kit's shape; `None` for
+    /// Commerce's native add-to-cart payload, which names no cart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cart_id: Option<Id>,
+    /// The items being added; may be empty (nothing to check). One item for a
+    /// native call.
     pub items: Vec<CartItem>,
 }
 
@@ -66,10 +105,75 @@ impl CheckStockRequest {
     /// A request for `cart_id` with `items`.
     pub fn new(cart_id: impl Into<Id>, items: Vec<CartItem>) -> Self {
         Self {
-            cart_id: cart_id.into(),
+            cart_id: Some(cart_id.into()),
             items,
         }
     }
+
+    /// A request that names no cart (Commerce's native add-to-cart call).
+    pub fn without_cart(items: Vec<CartItem>) -> Self {
+        Self { cart_id: None, items }
+    }
+}
+
+/// The starter kit's body (schema only: [`kit_body_schema`]).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct KitBody {
+    data: KitData,
+}
+
+/// The starter kit's `data`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct KitData {
+    /// The quote (cart) id.
+    cart_id: Id,
+    /// The items being added; may be empty.
+    items: Vec<CartItem>,
+}
+
+/// Commerce's native add-to-cart payload (schema only: [`native_body_schema`]).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum NativeBody {
+    /// The default payload: the event name and the observer's arguments under `data`.
+    Wrapped {
+        /// `checkout_cart_product_add_before` when present.
+        #[serde(rename = "eventName", default)]
+        event_name: Option<String>,
+        /// The observer's arguments.
+        data: NativeData,
+    },
+    /// What a hook with `fields` (`product.sku` ← `data.product.sku`, `info.qty` ← `data.info.qty`) sends.
+    Fields(NativeData),
+}
+
+/// The product being added and the shopper's buy request.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct NativeData {
+    /// The product (the parent product for a configurable one).
+    product: NativeProduct,
+    /// The buy request.
+    info: BuyRequest,
+}
+
+/// The fields of the product check-stock reads.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct NativeProduct {
+    /// The product SKU (at most 256 bytes).
+    sku: String,
+}
+
+/// The fields of the buy request check-stock reads.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct BuyRequest {
+    /// The requested quantity.
+    qty: Quantity,
 }
 
 /// One cart line.
@@ -291,7 +395,7 @@ mod tests {
             "items": [{"sku": "A", "qty": 1, "item_id": "x9"}, {"sku": "B", "qty": "0.5", "item_id": null}]
         }))
         .expect("valid");
-        assert_eq!(req.cart_id, Id::from(12u64));
+        assert_eq!(req.cart_id, Some(Id::from(12u64)));
         assert_eq!(req.items[0].item_id, Some(Id::from("x9")));
         assert_eq!(req.items[1].item_id, None);
         assert_eq!(req.items[1].qty.get(), 0.5);
@@ -302,7 +406,7 @@ mod tests {
     #[test]
     fn schema_describes_the_contract() {
         let schema = serde_json::to_value(schemars::schema_for!(CheckStockRequest)).expect("schema");
-        assert_eq!(schema["required"], json!(["cart_id", "items"]));
+        assert_eq!(schema["required"], json!(["items"]));
         let item = &schema["$defs"]["CartItem"];
         assert_eq!(item["required"], json!(["sku", "qty"]));
         assert_eq!(schema["$defs"]["Quantity"]["anyOf"][0]["type"], "number");

@@ -6,12 +6,21 @@
 //! Order of the checks (the first failing step answers):
 //!
 //! 1. the body is a JSON object;
-//! 2. the starter kit's required parameters `data.cart_id` and `data.items`
+//! 2. the shape: Commerce's native payload when `product` or `info` is a key
+//!    of the body or of its `data`, the starter kit's otherwise; both at once
+//!    is refused. A native payload's `eventName`, when present, must be
+//!    `checkout_cart_product_add_before` (the hook this endpoint serves;
+//!    `observer.` in front is accepted too), and the rest is checked as
+//!    [`native`] describes;
+//!
+//! then, for the starter kit's shape:
+//!
+//! 1. its required parameters `data.cart_id` and `data.items`
 //!    (missing = absent or `""`; `null`, `0` and `false` are present);
-//! 3. `data.cart_id` is a string or a number;
-//! 4. `data.items` is an array (an empty array is valid: nothing to check);
-//! 5. every item's required `sku` and `qty`, all missing ones listed at once;
-//! 6. the first item field of the wrong type, in document order: the item is an
+//! 2. `data.cart_id` is a string or a number;
+//! 3. `data.items` is an array (an empty array is valid: nothing to check);
+//! 4. every item's required `sku` and `qty`, all missing ones listed at once;
+//! 5. the first item field of the wrong type, in document order: the item is an
 //!    object, `item_id` (optional) a string or a number, `sku` a string of at
 //!    most [`MAX_SKU_BYTES`] (256) bytes, `qty` a positive finite number or
 //!    numeric string (`"1e400"` is beyond f64's range: refused).
@@ -38,6 +47,7 @@ use crate::request::{CartItem, CheckStockRequest, Id, MAX_SKU_BYTES, Quantity};
 
 mod express;
 mod fast;
+pub mod native;
 
 /// The starter kit's required parameters of check-stock, in its order.
 pub const REQUIRED: &[&str] = &["data.cart_id", "data.items"];
@@ -54,6 +64,18 @@ pub enum ValidationError {
     /// The body is JSON, but not an object.
     #[error("invalid request body: expected a JSON object")]
     NotAnObject,
+    /// The body has both the starter kit's keys and Commerce's native ones.
+    #[error(
+        "invalid request body: both the starter kit's shape (data.cart_id, data.items) and Commerce's native \
+         shape (product, info) are present; send one"
+    )]
+    MixedShapes,
+    /// `eventName` names another hook.
+    #[error(
+        "invalid parameter 'eventName': expected \"checkout_cart_product_add_before\" (this endpoint checks stock \
+         before add-to-cart)"
+    )]
+    OtherEvent,
     /// Required parameters are absent or `""`.
     #[error(transparent)]
     Missing(#[from] MissingParameters),
@@ -138,9 +160,23 @@ pub fn validate_body_with(bytes: &[u8], express: bool) -> Result<CheckStockReque
 /// Validates a whole parsed check-stock body (`{"data":{…}}`), consuming it so
 /// strings move into the result instead of being copied.
 pub fn validate(body: Value) -> Result<CheckStockRequest, ValidationError> {
-    if !body.is_object() {
+    let Value::Object(root) = body else {
         return Err(ValidationError::NotAnObject);
+    };
+    match native::shape(&root) {
+        native::Shape::Native { wrapped } => {
+            if root.get("eventName").is_some_and(|name| !native::is_add_to_cart(name)) {
+                return Err(ValidationError::OtherEvent);
+            }
+            native::validate(root, wrapped)
+        }
+        native::Shape::Mixed => Err(ValidationError::MixedShapes),
+        native::Shape::Kit => validate_kit(Value::Object(root)),
     }
+}
+
+/// The starter kit's shape.
+fn validate_kit(body: Value) -> Result<CheckStockRequest, ValidationError> {
     params::require(&body, REQUIRED)?;
     let Value::Object(mut root) = body else {
         return Err(ValidationError::NotAnObject);
@@ -160,7 +196,7 @@ pub fn validate(body: Value) -> Result<CheckStockRequest, ValidationError> {
         _ => return Err(ValidationError::invalid("data.items".into(), "an array")),
     };
     let items = validate_items(raw_items)?;
-    Ok(CheckStockRequest { cart_id, items })
+    Ok(CheckStockRequest::new(cart_id, items))
 }
 
 fn validate_items(raw_items: Vec<Value>) -> Result<Vec<CartItem>, ValidationError> {
@@ -211,27 +247,36 @@ fn item(index: usize, mut fields: Map<String, Value>) -> Result<CartItem, Valida
         }
     };
     let sku = match fields.remove("sku") {
-        Some(Value::String(s)) if s.len() > MAX_SKU_BYTES => {
-            return Err(ValidationError::invalid(
-                format!("data.items[{index}].sku"),
-                SKU_EXPECTED,
-            ));
+        Some(value) => {
+            sku(value).map_err(|expected| ValidationError::invalid(format!("data.items[{index}].sku"), expected))?
         }
-        Some(Value::String(s)) => s,
-        _ => return Err(ValidationError::invalid(format!("data.items[{index}].sku"), "a string")),
+        None => return Err(ValidationError::invalid(format!("data.items[{index}].sku"), "a string")),
     };
-    let qty = match fields.get("qty") {
-        Some(Value::Number(n)) => n.as_f64().and_then(Quantity::new),
-        Some(Value::String(s)) => Quantity::parse(s),
-        _ => None,
-    };
-    let Some(qty) = qty else {
+    let Some(qty) = fields.get("qty").and_then(quantity) else {
         return Err(ValidationError::invalid(
             format!("data.items[{index}].qty"),
             "a positive number",
         ));
     };
     Ok(CartItem { item_id, sku, qty })
+}
+
+/// A present `sku`: the string, or what it should have been.
+fn sku(value: Value) -> Result<String, &'static str> {
+    match value {
+        Value::String(s) if s.len() > MAX_SKU_BYTES => Err(SKU_EXPECTED),
+        Value::String(s) => Ok(s),
+        _ => Err("a string"),
+    }
+}
+
+/// A present `qty`: a positive finite number or numeric string.
+fn quantity(value: &Value) -> Option<Quantity> {
+    match value {
+        Value::Number(n) => n.as_f64().and_then(Quantity::new),
+        Value::String(s) => Quantity::parse(s),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -407,7 +452,7 @@ mod tests {
     #[test]
     fn accepted_shapes() {
         let req = validate(json!({"data": {"cart_id": "q-1", "items": []}})).expect("empty items");
-        assert_eq!(req.cart_id, Id::from("q-1"));
+        assert_eq!(req.cart_id, Some(Id::from("q-1")));
         assert!(req.items.is_empty());
 
         let req = validate(json!({
@@ -420,7 +465,7 @@ mod tests {
             ]}
         }))
         .expect("valid");
-        assert_eq!(req.cart_id, Id::from(0u64));
+        assert_eq!(req.cart_id, Some(Id::from(0u64)));
         let got: Vec<(Option<Id>, &str, f64)> = req
             .items
             .iter()

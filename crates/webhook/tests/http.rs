@@ -615,3 +615,157 @@ async fn direct_app_and_the_router_form_answer_the_same() {
         assert_eq!(answers[0], answers[1], "{method} {path} {body:.40}");
     }
 }
+
+/// Commerce's default payload for `observer.checkout_cart_product_add_before`
+/// (the observer's two arguments under `data`: the buy request and the
+/// product; values are strings, as Commerce sends them), for `sku` and `qty`.
+fn native_default(sku: &str, qty: &str) -> Value {
+    json!({
+        "subject": [],
+        "eventName": "checkout_cart_product_add_before",
+        "data": {
+            "info": {"uenc": "aHR0cHM6Ly9zaG9w", "product": "31", "selected_configurable_option": "",
+                     "related_product": "", "item": "31", "form_key": "k3Y", "qty": qty},
+            "product": {"store_id": "1", "entity_id": "31", "attribute_set_id": "4", "type_id": "simple",
+                        "sku": sku, "has_options": "0", "name": "Joust Duffle Bag",
+                        "created_at": "2026-03-02 10:11:12", "quantity_and_stock_status": {"is_in_stock": true, "qty": 100}}
+        }
+    })
+}
+
+#[tokio::test]
+async fn commerces_native_payload_is_one_item_to_check_with_or_without_the_data_wrapper() {
+    let addr = serve(demo()).await;
+    // The default payload (no `fields` on the hook).
+    assert_eq!(
+        post(addr, native_default("24-MB01", "2").to_string()).await,
+        (200, json!({"op": "success"}))
+    );
+    assert_eq!(
+        post(addr, native_default("24-WB02", "6.0000").to_string()).await,
+        (200, exception("Not enough stock: 24-WB02 (requested 6, available 5)"))
+    );
+    // What a hook with fields `product.sku` ← `data.product.sku`, `info.qty` ← `data.info.qty` sends.
+    let fields = json!({"product": {"sku": "24-UG06"}, "info": {"qty": 1}});
+    assert_eq!(
+        post(addr, fields.to_string()).await,
+        (200, exception("Not enough stock: 24-UG06 (requested 1, available 0)"))
+    );
+    // The hook's name with its `observer.` prefix is the same hook.
+    let mut prefixed = native_default("24-MB04", "1");
+    prefixed["eventName"] = json!("observer.checkout_cart_product_add_before");
+    assert_eq!(post(addr, prefixed.to_string()).await, (200, json!({"op": "success"})));
+}
+
+#[tokio::test]
+async fn bad_native_payloads_answer_the_exact_message_naming_the_native_path() {
+    let addr = serve(demo()).await;
+    let without = |path: &[&str]| {
+        let mut body = native_default("24-MB01", "1");
+        let (last, parents) = path.split_last().expect("a path");
+        let mut at = &mut body;
+        for key in parents {
+            at = &mut at[*key];
+        }
+        at.as_object_mut().expect("object").remove(*last);
+        body
+    };
+    let with = |path: &[&str], value: Value| {
+        let mut body = native_default("24-MB01", "1");
+        let mut at = &mut body;
+        for key in path {
+            at = &mut at[*key];
+        }
+        *at = value;
+        body
+    };
+    let cases: Vec<(Value, &str)> = vec![
+        // A product but no buy request.
+        (without(&["data", "info"]), "missing parameter(s) 'data.info.qty'"),
+        (
+            without(&["data", "info", "qty"]),
+            "missing parameter(s) 'data.info.qty'",
+        ),
+        (
+            with(&["data", "info", "qty"], json!("")),
+            "missing parameter(s) 'data.info.qty'",
+        ),
+        (
+            with(&["data", "info", "qty"], json!("0")),
+            "invalid parameter 'data.info.qty': expected a positive number",
+        ),
+        (
+            with(&["data", "info", "qty"], json!(-2)),
+            "invalid parameter 'data.info.qty': expected a positive number",
+        ),
+        (
+            with(&["data", "info", "qty"], json!("two")),
+            "invalid parameter 'data.info.qty': expected a positive number",
+        ),
+        (
+            with(&["data", "info", "qty"], json!("1e400")),
+            "invalid parameter 'data.info.qty': expected a positive number",
+        ),
+        (
+            with(&["data", "info"], json!(3)),
+            "invalid parameter 'data.info': expected an object",
+        ),
+        (
+            with(&["data", "product", "sku"], json!("")),
+            "missing parameter(s) 'data.product.sku'",
+        ),
+        (without(&["data", "product"]), "missing parameter(s) 'data.product.sku'"),
+        (
+            with(&["data", "product", "sku"], json!(17)),
+            "invalid parameter 'data.product.sku': expected a string",
+        ),
+        (
+            with(&["data", "product", "sku"], json!("S".repeat(257))),
+            "invalid parameter 'data.product.sku': expected a string of at most 256 bytes",
+        ),
+        (
+            with(&["data", "product"], json!("24-MB01")),
+            "invalid parameter 'data.product': expected an object",
+        ),
+        (
+            json!({"data": {"product": {"name": "no sku"}, "info": {}}}),
+            "missing parameter(s) 'data.product.sku,data.info.qty'",
+        ),
+        // Unwrapped (a hook's fields): the paths have no `data.` in front.
+        (
+            json!({"product": {"sku": "24-MB01"}}),
+            "missing parameter(s) 'info.qty'",
+        ),
+        (
+            json!({"product": {"sku": "24-MB01"}, "info": {"qty": 0}}),
+            "invalid parameter 'info.qty': expected a positive number",
+        ),
+        // Another hook's payload.
+        (
+            with(&["eventName"], json!("sales_quote_item_set_product")),
+            "invalid parameter 'eventName': expected \"checkout_cart_product_add_before\" (this endpoint checks stock before add-to-cart)",
+        ),
+        (
+            with(&["eventName"], json!(7)),
+            "invalid parameter 'eventName': expected \"checkout_cart_product_add_before\" (this endpoint checks stock before add-to-cart)",
+        ),
+        // Both shapes at once.
+        (
+            json!({"data": {"cart_id": 1, "items": [{"sku": "24-MB01", "qty": 1}], "product": {"sku": "24-MB01"}, "info": {"qty": 1}}}),
+            "invalid request body: both the starter kit's shape (data.cart_id, data.items) and Commerce's native shape (product, info) are present; send one",
+        ),
+        (
+            json!({"data": {"cart_id": 1, "items": []}, "info": 1}),
+            "invalid request body: both the starter kit's shape (data.cart_id, data.items) and Commerce's native shape (product, info) are present; send one",
+        ),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(
+            post(addr, body.to_string()).await,
+            (200, exception(expected)),
+            "body {body}"
+        );
+    }
+    // The server keeps serving the kit's shape.
+    assert_eq!(post(addr, CART).await, (200, json!({"op": "success"})));
+}

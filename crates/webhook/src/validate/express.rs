@@ -211,6 +211,10 @@ impl<'a> Scanner<'a> {
     fn envelope(&mut self) -> Option<CheckStockRequest> {
         let mut data = None;
         self.object(|s, key| {
+            // Commerce's native payload is the precise path's.
+            if matches!(key, "product" | "info") {
+                return None;
+            }
             if key != "data" {
                 return s.scalar().map(drop);
             }
@@ -236,7 +240,7 @@ impl<'a> Scanner<'a> {
                     });
                 }
                 "items" if items.is_none() => items = Some(s.items()?),
-                "cart_id" | "items" => return None,
+                "cart_id" | "items" | "product" | "info" => return None,
                 _ => {
                     s.scalar()?;
                 }
@@ -244,7 +248,7 @@ impl<'a> Scanner<'a> {
             Some(())
         })?;
         Some(CheckStockRequest {
-            cart_id: cart_id?,
+            cart_id: Some(cart_id?),
             items: items?,
         })
     }

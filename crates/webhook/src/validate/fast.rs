@@ -42,6 +42,8 @@ enum Key {
     ItemId,
     Sku,
     Qty,
+    /// A key of Commerce's native payload (`product`, `info`): left to the precise path.
+    Native,
     Other,
 }
 
@@ -61,6 +63,7 @@ impl<'de> de::Deserialize<'de> for Key {
                     "item_id" => Key::ItemId,
                     "sku" => Key::Sku,
                     "qty" => Key::Qty,
+                    "product" | "info" => Key::Native,
                     _ => Key::Other,
                 })
             }
@@ -82,7 +85,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Data if data.is_none() => data = Some(map.next_value_seed(DataSeed)?),
-                Key::Data => return reject(),
+                Key::Data | Key::Native => return reject(),
                 _ => {
                     map.next_value::<Skipped>()?;
                 }
@@ -113,14 +116,14 @@ impl<'de> Visitor<'de> for DataSeed {
             match key {
                 Key::CartId if cart_id.is_none() => cart_id = Some(map.next_value::<RequiredId>()?.0),
                 Key::Items if items.is_none() => items = Some(map.next_value::<Items>()?.0),
-                Key::CartId | Key::Items => return reject(),
+                Key::CartId | Key::Items | Key::Native => return reject(),
                 _ => {
                     map.next_value::<Skipped>()?;
                 }
             }
         }
         match (cart_id, items) {
-            (Some(cart_id), Some(items)) => Ok(CheckStockRequest { cart_id, items }),
+            (Some(cart_id), Some(items)) => Ok(CheckStockRequest::new(cart_id, items)),
             _ => reject(),
         }
     }
