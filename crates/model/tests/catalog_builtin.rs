@@ -162,8 +162,36 @@ fn schema_failures_name_the_pointer_and_the_reason() {
         ),
         (
             "be-observer.sales_order_shipment_create",
-            json!({"orderId": 8, "items": [{"orderItemId": 8}], "tracks": [], "comments": [], "stockSourceCode": "default"}),
+            json!({"orderId": 8, "items": [{"orderItemId": 8}], "tracks": [],
+                   "comment": {"comment": "c", "visibleOnFront": true}, "stockSourceCode": "default"}),
             r#"invalid value for event 'be-observer.sales_order_shipment_create' at '/items/0': "qty" is a required property"#,
+        ),
+        // Shipment create carries one `comment` object (the kit's schema and
+        // sample since its commits 6deb24b and 06f4b45); the older `comments`
+        // array is refused, and so is `notifyCustomer` in the comment.
+        (
+            "be-observer.sales_order_shipment_create",
+            json!({"orderId": 8, "items": [], "tracks": [],
+                   "comments": [{"comment": "c", "visibleOnFront": true}], "stockSourceCode": "default"}),
+            r#"invalid value for event 'be-observer.sales_order_shipment_create' at '/': "comment" is a required property (and 1 more error)"#,
+        ),
+        (
+            "be-observer.sales_order_shipment_create",
+            json!({"orderId": 8, "items": [], "tracks": [],
+                   "comment": [{"comment": "c", "visibleOnFront": true}], "stockSourceCode": "default"}),
+            r#"invalid value for event 'be-observer.sales_order_shipment_create' at '/comment': [{"comment":"c","visibleOnFront":true}] is not of type "object""#,
+        ),
+        (
+            "be-observer.sales_order_shipment_create",
+            json!({"orderId": 8, "items": [], "tracks": [],
+                   "comment": {"comment": "c", "visibleOnFront": true, "notifyCustomer": false}, "stockSourceCode": "default"}),
+            r#"invalid value for event 'be-observer.sales_order_shipment_create' at '/comment': Additional properties are not allowed ('notifyCustomer' was unexpected)"#,
+        ),
+        (
+            "be-observer.sales_order_shipment_update",
+            json!({"id": 33, "orderId": 8, "items": [], "tracks": [],
+                   "comment": {"comment": "c", "visibleOnFront": true}, "stockSourceCode": "default"}),
+            r#"invalid value for event 'be-observer.sales_order_shipment_update' at '/': "comments" is a required property (and 1 more error)"#,
         ),
     ];
     for (code, value, expected) in cases {

@@ -1,6 +1,13 @@
 //! The built-in catalog: the starter kit's back-office events with its sample
-//! payloads (`onboarding/config/events.json`) and schemas generated from
-//! [`payload`](super::payload) types.
+//! payloads (`scripts/onboarding/config/events.json`) and schemas generated
+//! from [`payload`](super::payload) types.
+//!
+//! The samples are the kit's values of August 2024 (commit `a6a24a9`), except
+//! shipment create's: the kit replaced that event's `comments` array with one
+//! `comment` object (schema in commit `6deb24b`, sample in `06f4b45`), so its
+//! sample is the one of the kit's last legacy tree (`095b573`).
+//! `tests/catalog_parity.rs` checks every event against that tree's samples
+//! and `schema.json` files.
 
 use schemars::JsonSchema;
 use serde_json::{Value, json};
@@ -80,7 +87,7 @@ pub(super) fn entries() -> Vec<(&'static str, &'static str, Value, Value)> {
                 "orderId": 8,
                 "items": [{"orderItemId": 8, "qty": 1}],
                 "tracks": [{"trackNumber": "Custom Value", "title": "Custom Title", "carrierCode": "custom"}],
-                "comments": [{"notifyCustomer": false, "comment": "Order Shipped from API", "visibleOnFront": true}],
+                "comment": {"comment": "Order Shipped in Backoffice", "visibleOnFront": true},
                 "stockSourceCode": "default"
             }),
             schema::<ShipmentCreate>(),

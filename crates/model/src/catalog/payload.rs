@@ -6,9 +6,9 @@
 //! (create/update) and refused where it refuses them (delete, shipments).
 //! Handlers can deserialize an event's `data` into them.
 //!
-//! One deliberate difference: the kit's shipment-create schema asks for a
-//! single `comment` object while its own sample (and the shipment-update
-//! schema) send a `comments` array; we follow the sample.
+//! The two shipment events differ in shape, as in the kit: shipment create
+//! carries one `comment` object (`{comment, visibleOnFront}`), shipment update
+//! a `comments` array whose entries also have `entityId` and `notifyCustomer`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -138,14 +138,11 @@ pub struct ShipmentTrack {
     pub carrier_code: String,
 }
 
-/// One shipment comment (shipment create).
+/// The shipment's comment (shipment create): one object, not an array, and
+/// without `notifyCustomer`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ShipmentComment {
-    /// Whether the customer is notified.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "bool")]
-    pub notify_customer: Option<bool>,
     /// Comment text.
     pub comment: String,
     /// Whether the comment shows on the storefront.
@@ -162,8 +159,8 @@ pub struct ShipmentCreate {
     pub items: Vec<ShipmentItem>,
     /// Tracking numbers.
     pub tracks: Vec<ShipmentTrack>,
-    /// Comments.
-    pub comments: Vec<ShipmentComment>,
+    /// The comment (one object).
+    pub comment: ShipmentComment,
     /// Inventory source code, e.g. `default`.
     pub stock_source_code: String,
 }
