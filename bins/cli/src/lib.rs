@@ -1,7 +1,8 @@
 //! Process setup of the commerce-kit binaries, and only theirs: flags with
 //! environment variables and a `.env` file ([`config`]), logging, and each
 //! flow's settings validated into the libraries' services and option structs
-//! ([`check_stock`], [`ingestion`], [`consumer`], [`catalog`]).
+//! ([`check_stock`], [`ingestion`], [`consumer`], [`catalog`]), and the
+//! developer tooling of `commerce-kit` ([`webhooks`], [`tooling`]).
 //!
 //! The library crates take plain option structs and builders and depend on
 //! none of clap, dotenvy or tracing-subscriber; this crate is where those
@@ -14,3 +15,5 @@ pub mod check_stock;
 pub mod config;
 pub mod consumer;
 pub mod ingestion;
+pub mod tooling;
+pub mod webhooks;

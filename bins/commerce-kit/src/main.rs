@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 use commerce_kit_cli::catalog::CatalogArgs;
 use commerce_kit_cli::config;
 use commerce_kit_cli::consumer::DeadLettersArgs;
+use commerce_kit_cli::tooling::{Outcome, SchemasArgs, SendArgs, SimulateCheckStockArgs};
+use commerce_kit_cli::webhooks::WebhooksArgs;
 
 mod serve;
 
@@ -34,6 +36,25 @@ enum Command {
     /// Print the local bus's dead letters as JSON lines, oldest first (stop
     /// `commerce-kit serve` first: it locks the journal).
     DeadLetters(DeadLettersArgs),
+    /// Print the Commerce registration of the check-stock hook: the
+    /// webhooks.xml snippet (PaaS) and the POST /V1/webhooks/subscribe body.
+    Webhooks(WebhooksArgs),
+    /// Call an endpoint as Commerce would, and say what Commerce would do with the answer.
+    #[command(subcommand)]
+    Simulate(Simulate),
+    /// Post a back-office event to the ingestion webhook (the catalog's sample
+    /// by default), authenticated as INGESTION_AUTH says. Exit 0 accepted, 1 refused, 2 usage.
+    Send(Box<SendArgs>),
+    /// Print (or write with --out) the JSON Schema of every payload the kit accepts.
+    Schemas(SchemasArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum Simulate {
+    /// Send Commerce's add-to-cart call (signed like Commerce's Admin key pair
+    /// signs it) to check-stock. Exit 0 the product would be added, 1 refused
+    /// or the hook failed, 2 usage.
+    CheckStock(SimulateCheckStockArgs),
 }
 
 #[tokio::main]
@@ -49,5 +70,28 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::DeadLetters(args) => Ok(args.print().await?),
+        Command::Webhooks(args) => {
+            let text = args.render().unwrap_or_else(|e| config::exit_config_error(&e));
+            print!("{text}");
+            Ok(())
+        }
+        Command::Simulate(Simulate::CheckStock(args)) => finish(args.run().await),
+        Command::Send(args) => finish(args.run().await),
+        Command::Schemas(args) => {
+            let text = args.run().unwrap_or_else(|e| config::exit_config_error(&e));
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Prints a tool's report and exits with its status (2 for a usage error).
+fn finish(outcome: Result<Outcome, config::ConfigError>) -> anyhow::Result<()> {
+    match outcome {
+        Ok(outcome) => {
+            print!("{}", outcome.report);
+            std::process::exit(outcome.status)
+        }
+        Err(err) => config::exit_config_error(&err),
     }
 }

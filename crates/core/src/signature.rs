@@ -23,10 +23,10 @@ use rsa::signature::Verifier;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-#[cfg(feature = "test-util")]
 mod signer;
+pub use signer::RsaSigner;
 #[cfg(feature = "test-util")]
-pub use signer::{RsaSigner, TEST_PUBLIC_KEY_A, TEST_PUBLIC_KEY_B};
+pub use signer::{TEST_PUBLIC_KEY_A, TEST_PUBLIC_KEY_B};
 
 /// Standard base64 that accepts input with or without `=` padding.
 pub const BASE64_LENIENT: GeneralPurpose = GeneralPurpose::new(

@@ -48,6 +48,56 @@ pub enum PayloadError {
     },
 }
 
+/// The JSON Schema (draft 2020-12) of the ingestion request body for
+/// `catalog`: the envelope, and for each event code the schema its `value`
+/// is validated with (the catalog's own, so the two cannot disagree).
+///
+/// ```
+/// use commerce_kit_model::catalog::Catalog;
+///
+/// let schema = commerce_kit_ingestion::payload::json_schema(&Catalog::builtin());
+/// assert_eq!(schema["properties"]["data"]["required"], serde_json::json!(["uid", "event", "value"]));
+/// assert_eq!(schema["oneOf"].as_array().map(Vec::len), Some(Catalog::builtin().len()));
+/// ```
+pub fn json_schema(catalog: &commerce_kit_model::catalog::Catalog) -> Value {
+    let per_event: Vec<Value> = catalog
+        .events()
+        .iter()
+        .map(|event| {
+            let mut data = serde_json::json!({"properties": {"event": {"const": event.code()}}});
+            if let Some(schema) = event.schema() {
+                // An embedded resource of its own, so its `#/$defs/…` references
+                // resolve inside it.
+                let mut schema = schema.clone();
+                if let Some(object) = schema.as_object_mut() {
+                    object
+                        .entry("$id")
+                        .or_insert_with(|| format!("urn:commerce-kit:event:{}", event.code()).into());
+                }
+                data["properties"]["value"] = schema;
+            }
+            serde_json::json!({"properties": {"data": data}})
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "IngestionRequest",
+        "description": "POST /ingestion/webhook: a back-office event; `uid` becomes the CloudEvent id.",
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": {
+            "type": "object",
+            "required": ["uid", "event", "value"],
+            "properties": {
+                "uid": {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 256}, {"type": "number"}]},
+                "event": {"type": "string", "minLength": 1},
+                "value": true
+            }
+        }},
+        "oneOf": per_event
+    })
+}
+
 impl IngestionEvent {
     /// Checks the required parameters (starter-kit semantics: absent or `""` is
     /// missing) and their types: `uid` a string or number, `event` a string,

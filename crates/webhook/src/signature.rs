@@ -18,7 +18,7 @@
 //! assert!(verifier.verify(&headers, body).is_ok());
 //! assert!(verifier.verify(&headers, b"{}").is_err());
 //! ```
-//! (`sign_body` and the test keys need the `test-util` feature.)
+//! (The test keys need the `test-util` feature.)
 
 use base64::Engine as _;
 use commerce_kit_core::signature::{KeyError, RsaPublicKey, SignatureError};
@@ -66,8 +66,7 @@ impl CommerceSignatureVerifier {
 }
 
 /// Signs `raw_body` as Commerce does and returns the value of
-/// [`SIGNATURE_HEADER`], for integrators' tests (feature `test-util`).
-#[cfg(feature = "test-util")]
+/// [`SIGNATURE_HEADER`]: for integrators' tests and `commerce-kit simulate`.
 pub fn sign_body(signer: &commerce_kit_core::signature::RsaSigner, raw_body: &[u8]) -> String {
     let signed = base64::engine::general_purpose::STANDARD.encode(raw_body);
     signer.sign_base64(signed.as_bytes())
