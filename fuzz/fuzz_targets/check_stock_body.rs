@@ -1,6 +1,7 @@
 //! check-stock request bodies: the express scanner, the typed fast path and
-//! the precise path (serde_json tree, then the starter kit's checks) must give
-//! one verdict for every input, and none may panic.
+//! the precise path (serde_json tree, then the checks of the starter kit's
+//! shape or Commerce's native one) must give one verdict for every input, and
+//! none may panic.
 #![no_main]
 
 use commerce_kit_core::body::parse_json;
