@@ -642,3 +642,147 @@ async fn bad_bodies_have_exact_messages() {
     }
     assert_eq!(s.calls.load(Ordering::SeqCst), 0);
 }
+
+/// A consumer whose handler records every event it receives.
+fn recording() -> (Consumer, Arc<std::sync::Mutex<Vec<CloudEvent>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let handler = handler_fn(move |e: CloudEvent, ctx: EventContext| {
+        let s = s.clone();
+        async move {
+            s.lock().expect("lock").push(e);
+            Ok(HandlerResult::success(format!("handled {}", ctx.event_id)))
+        }
+    });
+    let consumer = Consumer::builder(Arc::new(MemoryStore::new()))
+        .fallback(handler)
+        .build()
+        .expect("consumer");
+    (consumer, seen)
+}
+
+#[tokio::test]
+async fn binary_and_structured_content_modes_are_handled_alike() {
+    let keys = FakeKeyHost::with_test_keys().await.expect("keys");
+    let signer = AdobeSigner::test_keys();
+    let structured = event("b1", Some(CLIENT_ID), json!({"id": 7, "note": "café"}));
+
+    // Structured mode: the whole event is the (signed) body.
+    let (consumer, seen_structured) = recording();
+    let s = start_with(consumer, verified(&keys), Arc::default()).await;
+    let answer_structured = post_signed(&s.url, &signer, &structured).await;
+
+    // Binary mode: the attributes as ce-* headers (percent-encoded where needed),
+    // the data as the (signed) body, its media type as Content-Type.
+    let data = serde_json::to_vec(&structured["data"]).expect("json");
+    let mut headers = signer.headers(&data);
+    for (name, value) in structured.as_object().expect("object") {
+        if name == "data" || name == "datacontenttype" {
+            continue;
+        }
+        let text = value.as_str().expect("string attribute");
+        let encoded: String = text
+            .bytes()
+            .map(|b| match b {
+                b' ' | b'"' | b'%' | 0x80.. => format!("%{b:02X}"),
+                b => (b as char).to_string(),
+            })
+            .collect();
+        headers.insert(
+            http::HeaderName::from_bytes(format!("ce-{name}").as_bytes()).expect("name"),
+            encoded.parse().expect("value"),
+        );
+    }
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        "application/json; charset=utf-8".parse().expect("ct"),
+    );
+    let (consumer, seen_binary) = recording();
+    let b = start_with(consumer, verified(&keys), Arc::default()).await;
+    let answer_binary = post(&b.url, headers.clone(), data.clone()).await;
+
+    assert_eq!(answer_structured.0, StatusCode::OK, "{}", answer_structured.1);
+    assert_eq!(answer_binary, answer_structured, "the same answer in both modes");
+    let (structured_events, binary_events) = (
+        seen_structured.lock().expect("lock").clone(),
+        seen_binary.lock().expect("lock").clone(),
+    );
+    assert_eq!(structured_events.len(), 1);
+    assert_eq!(binary_events, structured_events, "the handler sees the same CloudEvent");
+
+    // The signature covers the body in binary mode too: other data is refused.
+    let (status, body) = post(&b.url, headers.clone(), br#"{"key":"k","value":{"id":8}}"#.to_vec()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // The recipient check applies to binary mode too.
+    headers.insert("ce-recipientclientid", "someone-else".parse().expect("value"));
+    let (status, body) = post(&b.url, headers, data).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        body,
+        json!({"error": "recipientclientid 'someone-else' does not match this consumer's client id (OAUTH_CLIENT_ID)"})
+    );
+    assert_eq!(seen_binary.lock().expect("lock").len(), 1);
+}
+
+#[tokio::test]
+async fn bad_binary_mode_requests_have_exact_answers() {
+    let s = start(DeliveryOptions::unsigned()).await;
+    let base = |extra: &[(&'static str, &str)]| {
+        let mut h = HeaderMap::new();
+        for (name, value) in [
+            ("ce-specversion", "1.0"),
+            ("ce-id", "bin-1"),
+            ("ce-source", "urn:uuid:p"),
+            ("ce-type", "com.adobe.commerce.observer.customer_delete_commit_after"),
+        ] {
+            h.insert(name, value.parse().expect("value"));
+        }
+        for (name, value) in extra {
+            h.append(*name, value.parse().expect("value"));
+        }
+        h
+    };
+    let cases: Vec<(HeaderMap, &[u8], StatusCode, Value)> = vec![
+        (
+            base(&[("content-type", "text/plain")]),
+            b"hello",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            json!({"error": "unsupported data content type 'text/plain' in binary mode: this consumer's handlers take JSON data (send application/json, or the event in structured mode)"}),
+        ),
+        (
+            base(&[("ce-id", "again")]),
+            b"{}",
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid CloudEvent: header 'ce-id' appears more than once"}),
+        ),
+        (
+            base(&[("content-type", "application/json")]),
+            b"{\"key\": }",
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid JSON at line 1 column 9: expected value"}),
+        ),
+        (
+            {
+                let mut h = base(&[]);
+                h.remove("ce-source");
+                h
+            },
+            b"{}",
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid CloudEvent: missing field `source`"}),
+        ),
+    ];
+    for (headers, body, status, expected) in cases {
+        assert_eq!(post(&s.url, headers, body.to_vec()).await, (status, expected));
+    }
+    assert_eq!(s.calls.load(Ordering::SeqCst), 0, "nothing was dispatched");
+    // A well-formed one is handled.
+    let (status, body) = post(
+        &s.url,
+        base(&[("content-type", "application/json")]),
+        br#"{"key":"k","value":{"id":1}}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(s.calls.load(Ordering::SeqCst), 1);
+}

@@ -13,7 +13,9 @@
 //!    failure → 401 (503 when Adobe's key host is unreachable), except for an
 //!    unsigned `{"validationUrl":…}` request (Adobe does not sign them): a body
 //!    of at most 4 KiB that fails the check is parsed to recognise one;
-//! 3. parse: an object is one event (or `{"validationUrl":…}` → GET it, see
+//! 3. parse: a request in the CloudEvents HTTP binding's binary content mode
+//!    (`ce-*` headers, the body as data; [`binary`]) is one event; otherwise
+//!    the body is structured: an object is one event (or `{"validationUrl":…}` → GET it, see
 //!    [`validation`]; 200 when confirmed), an array is a batch of at most
 //!    [`DeliveryOptions::batch_limit`] events (20 by default, Adobe's largest
 //!    batch): a longer one is answered 413 before any event is dispatched,
@@ -69,6 +71,7 @@ use crate::cloudevent::CloudEvent;
 use crate::consumer::{Consumer, Dispatched};
 use crate::handler::{DeliverySource, EventContext};
 
+mod binary;
 mod parse;
 mod router;
 pub mod signature;
@@ -360,6 +363,12 @@ impl Delivery {
             tracing::warn!(reason = %failure, "rejected an I/O Events delivery");
             return (DeliveryResponse::error(failure.status(), failure), None);
         }
+        if binary::is_binary(headers) {
+            return match binary::event(headers, &body) {
+                Ok(item) => self.single(item, headers).await,
+                Err(e) => (DeliveryResponse::error(e.status(), e), None),
+            };
+        }
         let limit = self.options.batch_limit;
         let parsed = match parse::parse(&body, limit) {
             Ok(v) => v,
@@ -387,26 +396,7 @@ impl Delivery {
                     event_id: None,
                 }),
             ),
-            parse::Parsed::Object(item) => {
-                let header_id = header(headers, "x-adobe-event-id");
-                let retry_count = header(headers, "x-adobe-retry-count").and_then(|v| v.parse().ok());
-                let (id, ty) = describe(&item);
-                let event_id = id.or_else(|| header_id.map(str::to_owned));
-                let (status, body, outcome) = match self.one(item, header_id, retry_count).await {
-                    Ok(d) => {
-                        tracing::debug!(handler = d.handler.as_deref().unwrap_or("-"), "dispatched");
-                        (d.status, d.body, d.outcome.as_str())
-                    }
-                    Err(rejected) => (rejected.status, rejected.body, "rejected"),
-                };
-                let summary = Summary {
-                    events: 1,
-                    outcome: outcome.into(),
-                    event_type: ty,
-                    event_id,
-                };
-                (DeliveryResponse::json(status, body), Some(summary))
-            }
+            parse::Parsed::Object(item) => self.single(item, headers).await,
             parse::Parsed::Other => (
                 DeliveryResponse::error(
                     StatusCode::BAD_REQUEST,
@@ -415,6 +405,28 @@ impl Delivery {
                 None,
             ),
         }
+    }
+
+    /// One event delivered on its own (structured or binary mode).
+    async fn single(&self, item: Value, headers: &HeaderMap) -> (DeliveryResponse, Option<Summary>) {
+        let header_id = header(headers, "x-adobe-event-id");
+        let retry_count = header(headers, "x-adobe-retry-count").and_then(|v| v.parse().ok());
+        let (id, ty) = describe(&item);
+        let event_id = id.or_else(|| header_id.map(str::to_owned));
+        let (status, body, outcome) = match self.one(item, header_id, retry_count).await {
+            Ok(d) => {
+                tracing::debug!(handler = d.handler.as_deref().unwrap_or("-"), "dispatched");
+                (d.status, d.body, d.outcome.as_str())
+            }
+            Err(rejected) => (rejected.status, rejected.body, "rejected"),
+        };
+        let summary = Summary {
+            events: 1,
+            outcome: outcome.into(),
+            event_type: ty,
+            event_id,
+        };
+        (DeliveryResponse::json(status, body), Some(summary))
     }
 
     async fn validate_registration(&self, url: &Value) -> DeliveryResponse {
