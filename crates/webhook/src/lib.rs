@@ -49,6 +49,7 @@
 pub mod checker;
 pub mod error;
 pub mod http_checker;
+pub mod ims_auth;
 pub mod inventory;
 pub mod request;
 mod response;
@@ -68,10 +69,11 @@ pub use commerce_kit_core::op::Operation;
 pub use commerce_kit_core::server;
 pub use error::CheckStockError;
 pub use http_checker::HttpStockChecker;
+pub use ims_auth::{ImsAuthFailure, ImsTokenVerifier};
 pub use inventory::InventoryChecker;
 pub use request::{CHECK_STOCK_PATH, CartItem, CheckStockRequest, Id, MAX_SKU_BYTES, Quantity};
 pub use router::{direct_app, router};
-pub use service::CheckStockService;
+pub use service::{CheckStockService, Refusal};
 pub use signature::CommerceSignatureVerifier;
 #[cfg(feature = "test-util")]
 pub use signature::sign_body;

@@ -1,15 +1,33 @@
 //! [`CheckStockService`]: the check-stock flow as a plain async function from
 //! (headers, raw body) to a typed answer.
 //!
-//! Steps: read the body (size-limited) → verify the Commerce signature over the
-//! raw bytes (when a key is configured) → parse JSON → validate → run the
+//! Steps: read the body (size-limited) → authenticate the call (when a
+//! credential is configured, see below) → parse JSON → validate → run the
 //! checker with a deadline and a panic guard → answer. A checker that answers
 //! from memory ([`StockChecker::check_now`]) is asked inline, still under the
 //! panic guard; the others run in a task of their own, aborted at the deadline.
 //!
+//! Authentication depends on what is configured:
+//!
+//! | configured | a call is accepted when | refused with 401 |
+//! |---|---|---|
+//! | nothing | always | never |
+//! | signature key ([`with_signature_verifier`](CheckStockService::with_signature_verifier)) | its `x-adobe-commerce-webhook-signature` verifies | the signature's failure |
+//! | IMS ([`with_ims_verifier`](CheckStockService::with_ims_verifier)) | its IMS access token and `x-gw-ims-org-id` pass ([`ims_auth`](crate::ims_auth)) | the IMS failure |
+//! | both | **either** passes (the signature is tried first, without a network call) | both failures, `"<signature failure>; <IMS failure>"` |
+//!
+//! "Either" lets hooks move from the signature to IMS one at a time: Commerce
+//! signs every hook once the Admin's digital signature is on, and adds the
+//! IMS headers only to hooks with `developerConsoleOauth`. IMS's key host
+//! being down or slow refuses IMS-only calls with
+//! `cannot verify IMS token: IMS keys unavailable` after at most the key
+//! fetch timeout, capped at the deadline; a signed call is still accepted.
+//! Time spent fetching IMS's keys comes out of the checker's deadline, so the
+//! whole call still ends within it.
+//!
 //! Guarantees: every call that reaches the flow is answered HTTP 200 with an op
 //! body (`{"op":"success"}` or `{"op":"exception","message":…}`), except a
-//! missing or invalid signature (HTTP 401 `{"error":…}`). Checker errors,
+//! refused credential (HTTP 401 `{"error":…}`, see [`Refusal`]). Checker errors,
 //! timeouts and panics answer a generic message; their details go to the log.
 //! One log line per call: `outcome`, `reason`, `items`, `elapsed_us`, Commerce's
 //! `x-adobe-commerce-request-id` as `commerce_request_id` when sent, and `detail`
@@ -39,17 +57,19 @@ use std::time::{Duration, Instant};
 
 use axum::response::{IntoResponse, Response};
 use commerce_kit_core::body::{DEFAULT_BODY_LIMIT, read_limited};
+use commerce_kit_core::http::error_response;
 use commerce_kit_core::op::Operation;
 use commerce_kit_core::redact::RedactedHeaders;
 use commerce_kit_core::server::{RequestId, request_span};
-use http::{HeaderMap, Method, Request};
+use http::{HeaderMap, Method, Request, StatusCode};
 use tracing::Instrument;
 
 use crate::checker::{CheckerError, StockChecker, StockVerdict};
 use crate::error::CheckStockError;
+use crate::ims_auth::{ImsAuthFailure, ImsTokenVerifier};
 use crate::request::{CHECK_STOCK_PATH, CheckStockRequest};
 use crate::response::operation_response;
-use crate::signature::CommerceSignatureVerifier;
+use crate::signature::{CommerceSignatureVerifier, SignatureFailure};
 use crate::validate::validate_body_with;
 
 /// Default checker deadline: 3 s, under the starter kit's 5 s Commerce hook timeout.
@@ -58,13 +78,79 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(3000);
 /// The id Commerce puts on every webhook call (also in Commerce's webhook logs).
 const COMMERCE_REQUEST_ID: &str = "x-adobe-commerce-request-id";
 
+/// Why [`CheckStockService::check`] did not answer `{"op":"success"}`.
+/// `Display` is the message answered.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The flow's own answer: an exception op (HTTP 200), or a missing or
+    /// invalid Commerce signature (HTTP 401) when the signature key is the
+    /// only credential configured.
+    #[error(transparent)]
+    Flow(#[from] CheckStockError),
+    /// Only IMS authentication is configured and the call's IMS token (or
+    /// org header) was not accepted: HTTP 401.
+    #[error(transparent)]
+    Ims(ImsAuthFailure),
+    /// Both credentials are configured and neither was accepted: HTTP 401
+    /// naming both failures, the signature's first.
+    #[error("{signature}; {ims}")]
+    Neither {
+        /// Why the Commerce signature was not accepted.
+        signature: SignatureFailure,
+        /// Why the IMS token was not accepted.
+        ims: ImsAuthFailure,
+    },
+}
+
+impl Refusal {
+    /// The HTTP status: 401 for refused credentials, 200 (with an exception op) otherwise.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refusal::Flow(err) => err.status(),
+            Refusal::Ims(_) | Refusal::Neither { .. } => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// Short reason category for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::Flow(err) => err.reason(),
+            Refusal::Ims(failure) => failure.reason(),
+            Refusal::Neither { .. } => "unauthenticated",
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Flow(err) => err.into_response(),
+            other => error_response(other.status(), other.to_string()),
+        }
+    }
+}
+
+/// The credentials a [`CheckStockService`] requires (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authentication {
+    /// None: every call is answered.
+    Open,
+    /// A valid Commerce signature.
+    Signature,
+    /// A valid IMS access token and org header.
+    ImsToken,
+    /// Either of the two.
+    SignatureOrImsToken,
+}
+
 /// The check-stock flow: a checker plus its deadline, body limit and optional
-/// signature verification.
+/// authentication (Commerce signature, IMS token, or either).
 pub struct CheckStockService {
     checker: Arc<dyn StockChecker>,
     deadline: Duration,
     body_limit: usize,
     verifier: Option<CommerceSignatureVerifier>,
+    ims: Option<ImsTokenVerifier>,
     /// Whether bodies go through the express scanner first (see [`with_express`](Self::with_express)).
     express: bool,
 }
@@ -76,13 +162,14 @@ impl std::fmt::Debug for CheckStockService {
             .field("deadline", &self.deadline)
             .field("body_limit", &self.body_limit)
             .field("signature_verification", &self.verifier.is_some())
+            .field("ims_authentication", &self.ims.is_some())
             .field("express", &self.express)
             .finish()
     }
 }
 
 impl CheckStockService {
-    /// A service with [`DEFAULT_DEADLINE`], [`DEFAULT_BODY_LIMIT`] and no signature check.
+    /// A service with [`DEFAULT_DEADLINE`], [`DEFAULT_BODY_LIMIT`] and no authentication.
     ///
     /// Takes any [`StockChecker`]: your own struct, a built-in checker, a
     /// [`checker_fn`](crate::checker::checker_fn) closure, or a checker already
@@ -106,6 +193,7 @@ impl CheckStockService {
             deadline: DEFAULT_DEADLINE,
             body_limit: DEFAULT_BODY_LIMIT,
             verifier: None,
+            ims: None,
             express: true,
         }
     }
@@ -122,9 +210,28 @@ impl CheckStockService {
         self
     }
 
-    /// Requires a valid Commerce signature on every call.
+    /// Requires a valid Commerce signature on every call (or, with
+    /// [`with_ims_verifier`](Self::with_ims_verifier) too, either credential).
     pub fn with_signature_verifier(mut self, verifier: CommerceSignatureVerifier) -> Self {
         self.verifier = Some(verifier);
+        self
+    }
+
+    /// Requires a valid IMS access token (`Authorization: Bearer`) and
+    /// `x-gw-ims-org-id` on every call (or, with
+    /// [`with_signature_verifier`](Self::with_signature_verifier) too, either
+    /// credential): hooks with `developerConsoleOauth`. See [`ims_auth`](crate::ims_auth).
+    ///
+    /// ```
+    /// use commerce_kit_webhook::service::Authentication;
+    /// use commerce_kit_webhook::{CheckStockService, ImsTokenVerifier, InventoryChecker};
+    ///
+    /// let ims = ImsTokenVerifier::builder("my-client-id", "12345@AdobeOrg").build().unwrap();
+    /// let service = CheckStockService::new(InventoryChecker::demo()).with_ims_verifier(ims);
+    /// assert_eq!(service.authentication(), Authentication::ImsToken);
+    /// ```
+    pub fn with_ims_verifier(mut self, verifier: ImsTokenVerifier) -> Self {
+        self.ims = Some(verifier);
         self
     }
 
@@ -152,13 +259,30 @@ impl CheckStockService {
         self.deadline
     }
 
-    /// Whether every call must carry a valid Commerce signature.
+    /// Whether a Commerce signature key is configured (alone, every call
+    /// must carry a valid signature; see [`authentication`](Self::authentication)).
     pub fn signature_verification(&self) -> bool {
         self.verifier.is_some()
     }
 
-    /// The flow on an already-read body: `Ok(success)` or the reason it is not.
-    pub async fn check(&self, headers: &HeaderMap, raw_body: &[u8]) -> Result<Operation, CheckStockError> {
+    /// Whether IMS authentication is configured.
+    pub fn ims_authentication(&self) -> bool {
+        self.ims.is_some()
+    }
+
+    /// The credentials a call must carry.
+    pub fn authentication(&self) -> Authentication {
+        match (&self.verifier, &self.ims) {
+            (None, None) => Authentication::Open,
+            (Some(_), None) => Authentication::Signature,
+            (None, Some(_)) => Authentication::ImsToken,
+            (Some(_), Some(_)) => Authentication::SignatureOrImsToken,
+        }
+    }
+
+    /// The flow on an already-read body, authentication included:
+    /// `Ok(success)` or the reason it is not.
+    pub async fn check(&self, headers: &HeaderMap, raw_body: &[u8]) -> Result<Operation, Refusal> {
         self.decide(headers, raw_body, None).await.0
     }
 
@@ -200,7 +324,7 @@ impl CheckStockService {
         tracing::debug!(request_id, headers = %RedactedHeaders(&parts.headers), "check-stock request");
         let (result, items) = match read_limited(body, self.body_limit).await {
             Ok(bytes) => self.decide(&parts.headers, &bytes, unspanned.as_ref()).await,
-            Err(err) => (Err(err.into()), 0),
+            Err(err) => (Err(Refusal::Flow(err.into())), 0),
         };
         let commerce_id = parts
             .headers
@@ -220,31 +344,61 @@ impl CheckStockService {
         headers: &HeaderMap,
         raw_body: &[u8],
         unspanned: Option<&Unspanned>,
-    ) -> (Result<Operation, CheckStockError>, usize) {
-        if let Some(verifier) = &self.verifier
-            && let Err(failure) = verifier.verify(headers, raw_body)
-        {
-            return (Err(failure.into()), 0);
+    ) -> (Result<Operation, Refusal>, usize) {
+        let started = Instant::now();
+        if let Err(refusal) = self.authenticate(headers, raw_body).await {
+            return (Err(refusal), 0);
         }
+        // Fetching IMS's keys may have taken a while: the checker gets what is
+        // left of the deadline, so the call as a whole still ends within it.
+        let deadline = match self.ims {
+            Some(_) => self.deadline.saturating_sub(started.elapsed()),
+            None => self.deadline,
+        };
         let request = match validate_body_with(raw_body, self.express) {
             Ok(request) => request,
-            Err(err) => return (Err(err.into()), 0),
+            Err(err) => return (Err(CheckStockError::from(err).into()), 0),
         };
         let items = request.items.len();
         let verdict = match self.check_now(&request, unspanned.and_then(Unspanned::id)) {
             Some(verdict) => verdict,
             // Without the request's span, the checker gets one of its own.
             None => match unspanned {
-                Some(unspanned) => self.run_checker(request).instrument(unspanned.span()).await,
-                None => self.run_checker(request).await,
+                Some(unspanned) => self.run_checker(request, deadline).instrument(unspanned.span()).await,
+                None => self.run_checker(request, deadline).await,
             },
         };
         let result = match verdict {
             Ok(StockVerdict::Available) => Ok(Operation::success()),
-            Ok(StockVerdict::Unavailable { message }) => Err(CheckStockError::Unavailable(message)),
-            Err(err) => Err(err),
+            Ok(StockVerdict::Unavailable { message }) => Err(CheckStockError::Unavailable(message).into()),
+            Err(err) => Err(err.into()),
         };
         (result, items)
+    }
+
+    /// The configured credentials, as the table in the module docs says.
+    async fn authenticate(&self, headers: &HeaderMap, raw_body: &[u8]) -> Result<(), Refusal> {
+        let signature = self
+            .verifier
+            .as_ref()
+            .map(|verifier| verifier.verify(headers, raw_body));
+        match (signature, &self.ims) {
+            (None, None) | (Some(Ok(())), _) => Ok(()),
+            (Some(Err(failure)), None) => Err(Refusal::Flow(failure.into())),
+            (None, Some(ims)) => self.verify_ims(ims, headers).await.map_err(Refusal::Ims),
+            (Some(Err(signature)), Some(ims)) => self
+                .verify_ims(ims, headers)
+                .await
+                .map_err(|ims| Refusal::Neither { signature, ims }),
+        }
+    }
+
+    /// IMS verification, never longer than the deadline (the key fetch has
+    /// its own, shorter, timeout; this is the backstop).
+    async fn verify_ims(&self, ims: &ImsTokenVerifier, headers: &HeaderMap) -> Result<(), ImsAuthFailure> {
+        tokio::time::timeout(self.deadline, ims.verify(headers))
+            .await
+            .unwrap_or(Err(ImsAuthFailure::KeysUnavailable))
     }
 
     /// The checker's immediate answer ([`StockChecker::check_now`]), if it has
@@ -264,11 +418,15 @@ impl CheckStockService {
     }
 
     /// Runs the checker in its own task: a panic there is caught, and the
-    /// deadline aborts it.
-    async fn run_checker(&self, request: CheckStockRequest) -> Result<StockVerdict, CheckStockError> {
+    /// deadline (what is left of [`deadline`](Self::deadline)) aborts it.
+    async fn run_checker(
+        &self,
+        request: CheckStockRequest,
+        deadline: Duration,
+    ) -> Result<StockVerdict, CheckStockError> {
         let checker = Arc::clone(&self.checker);
         let mut task = tokio::spawn(async move { checker.check(&request).await }.in_current_span());
-        match tokio::time::timeout(self.deadline, &mut task).await {
+        match tokio::time::timeout(deadline, &mut task).await {
             Ok(Ok(Ok(verdict))) => Ok(verdict),
             Ok(Ok(Err(err))) => Err(self.checker_failed(err, None)),
             Ok(Err(join)) => {
@@ -363,7 +521,7 @@ impl Unspanned {
 }
 
 fn log_outcome(
-    result: &Result<Operation, CheckStockError>,
+    result: &Result<Operation, Refusal>,
     items: usize,
     request_id: Option<&str>,
     commerce_request_id: Option<&str>,
@@ -379,7 +537,7 @@ fn log_outcome(
             commerce_request_id,
             "check-stock"
         ),
-        Err(err @ CheckStockError::Signature(_)) => tracing::warn!(
+        Err(Refusal::Flow(err @ CheckStockError::Signature(_))) => tracing::warn!(
             request_id,
             outcome = "rejected",
             reason = err.reason(),
@@ -389,7 +547,30 @@ fn log_outcome(
             error = %err,
             "check-stock: Commerce signature check failed (check COMMERCE_WEBHOOK_PUBLIC_KEY matches the Admin's key)"
         ),
-        Err(err) => tracing::info!(
+        Err(err @ (Refusal::Ims(_) | Refusal::Neither { .. })) => {
+            let hint = match err {
+                Refusal::Ims(ImsAuthFailure::KeysUnavailable)
+                | Refusal::Neither {
+                    ims: ImsAuthFailure::KeysUnavailable,
+                    ..
+                } => "IMS's public keys could not be fetched: see the warning about them",
+                _ => {
+                    "an IMS-authenticated hook's developerConsoleOauth credential must be the one \
+                     COMMERCE_WEBHOOK_IMS_CLIENT_ID and COMMERCE_WEBHOOK_IMS_ORG_ID name"
+                }
+            };
+            tracing::warn!(
+                request_id,
+                outcome = "rejected",
+                reason = err.reason(),
+                status = 401,
+                elapsed_us,
+                commerce_request_id,
+                error = %err,
+                "check-stock: authentication failed ({hint})"
+            )
+        }
+        Err(Refusal::Flow(err)) => tracing::info!(
             request_id,
             outcome = "exception",
             reason = err.reason(),
