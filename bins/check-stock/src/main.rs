@@ -4,7 +4,10 @@
 use clap::Parser;
 use commerce_kit_cli::check_stock::CheckStockArgs;
 use commerce_kit_cli::config::{self, ServerArgs};
+use commerce_kit_cli::openapi::{self, Flow};
+use commerce_kit_cli::prometheus;
 use commerce_kit_core::server;
+use commerce_kit_model::catalog::Catalog;
 
 /// mimalloc, as `commerce-kit serve`: fewer instructions per request than glibc
 /// malloc for hyper's many small allocations (see bench/).
@@ -25,6 +28,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args: Args = config::parse();
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
+    let metrics = prometheus::install().unwrap_or_else(|e| config::exit_config_error(&e));
     let service = args
         .check_stock
         .build(&args.server)
@@ -35,7 +39,12 @@ async fn main() -> anyhow::Result<()> {
         .serve_options()
         .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
-    let app = commerce_kit_webhook::direct_app(service, config::readiness(None).router());
+    let document = openapi::document(&[Flow::CheckStock], &Catalog::builtin());
+    let others = config::readiness(None)
+        .router()
+        .merge(openapi::router(document))
+        .merge(prometheus::router(metrics));
+    let app = commerce_kit_webhook::direct_app(service, others);
     server::serve_with(listener, app, server::shutdown_signal(), options).await?;
     Ok(())
 }

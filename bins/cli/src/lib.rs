@@ -15,5 +15,7 @@ pub mod check_stock;
 pub mod config;
 pub mod consumer;
 pub mod ingestion;
+pub mod openapi;
+pub mod prometheus;
 pub mod tooling;
 pub mod webhooks;

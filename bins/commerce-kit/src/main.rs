@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use commerce_kit_cli::catalog::CatalogArgs;
 use commerce_kit_cli::config;
 use commerce_kit_cli::consumer::DeadLettersArgs;
+use commerce_kit_cli::openapi::{self, Flow};
 use commerce_kit_cli::tooling::{Outcome, SchemasArgs, SendArgs, SimulateCheckStockArgs};
 use commerce_kit_cli::webhooks::WebhooksArgs;
 
@@ -47,6 +48,11 @@ enum Command {
     Send(Box<SendArgs>),
     /// Print (or write with --out) the JSON Schema of every payload the kit accepts.
     Schemas(SchemasArgs),
+    /// Print the OpenAPI 3.1 document of `serve`'s routes (what it serves at GET /openapi.json).
+    Openapi {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +83,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Simulate(Simulate::CheckStock(args)) => finish(args.run().await),
         Command::Send(args) => finish(args.run().await),
+        Command::Openapi { catalog } => {
+            let catalog = catalog
+                .load()
+                .unwrap_or_else(|e| config::exit_config_error(&config::ConfigError(e.to_string())));
+            let document = openapi::document(&[Flow::CheckStock, Flow::Ingestion, Flow::Events], &catalog);
+            println!("{}", serde_json::to_string_pretty(&document)?);
+            Ok(())
+        }
         Command::Schemas(args) => {
             let text = args.run().unwrap_or_else(|e| config::exit_config_error(&e));
             print!("{text}");

@@ -10,6 +10,8 @@ use commerce_kit_cli::check_stock::CheckStockArgs;
 use commerce_kit_cli::config::{self, ConfigError, ServerArgs};
 use commerce_kit_cli::consumer::ConsumerArgs;
 use commerce_kit_cli::ingestion::IngestionArgs;
+use commerce_kit_cli::openapi::{self, Flow};
+use commerce_kit_cli::prometheus;
 use commerce_kit_core::server;
 use commerce_kit_events::local::LocalConsumerHandle;
 
@@ -29,11 +31,14 @@ pub struct ServeArgs {
 /// Builds every flow and serves them until SIGINT/SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
+    let metrics = prometheus::install().unwrap_or_else(|e| config::exit_config_error(&e));
     let options = args
         .server
         .serve_options()
         .unwrap_or_else(|e| config::exit_config_error(&e));
-    let (routes, local) = flows(&args).await.unwrap_or_else(|e| config::exit_config_error(&e));
+    let (routes, local) = flows(&args, metrics)
+        .await
+        .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
     let served = server::serve_with(listener, routes, server::shutdown_signal(), options).await;
     if let Some(local) = local {
@@ -45,7 +50,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Every flow's routes in one app (check-stock served directly, the others
 /// through the router), and the local-bus consumer when the bus is used.
-async fn flows(args: &ServeArgs) -> Result<(impl server::HttpApp, Option<LocalConsumerHandle>), ConfigError> {
+async fn flows(
+    args: &ServeArgs,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+) -> Result<(impl server::HttpApp, Option<LocalConsumerHandle>), ConfigError> {
     let check_stock = args.check_stock.build(&args.server)?;
     check_stock
         .reload_on_sighup()
@@ -64,8 +72,12 @@ async fn flows(args: &ServeArgs) -> Result<(impl server::HttpApp, Option<LocalCo
     let events = args.consumer.build(store, bus)?;
     let local = events.spawn_local();
 
+    let catalog = args.ingestion.catalog.load().map_err(|e| ConfigError(e.to_string()))?;
+    let document = openapi::document(&[Flow::CheckStock, Flow::Ingestion, Flow::Events], &catalog);
     let others = commerce_kit_ingestion::router(ingestion)
         .merge(events.router())
-        .merge(readiness.router());
+        .merge(readiness.router())
+        .merge(openapi::router(document))
+        .merge(prometheus::router(metrics));
     Ok((commerce_kit_webhook::direct_app(check_stock, others), local))
 }

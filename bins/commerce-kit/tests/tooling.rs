@@ -421,3 +421,37 @@ fn the_readmes_registration_is_the_generators_output() {
         assert_eq!(shown, out.trim_end(), "README block for --format {format}");
     }
 }
+
+#[tokio::test]
+async fn the_committed_openapi_document_is_what_serve_serves() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json"))
+        .expect("docs/openapi.json");
+    let (status, printed, _) = run_to_exit(EXE, &["openapi"], &[]);
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        printed, committed,
+        "docs/openapi.json is stale: run `cargo run -p commerce-kit -- openapi > docs/openapi.json`"
+    );
+    let server = serve(&[]);
+    let served: Value = reqwest::get(server.url("/openapi.json"))
+        .await
+        .expect("GET /openapi.json")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(served, serde_json::from_str::<Value>(&committed).expect("JSON"));
+    assert_eq!(served["openapi"], "3.1.0");
+    let paths: Vec<&String> = served["paths"].as_object().expect("paths").keys().collect();
+    assert_eq!(
+        paths,
+        [
+            "/events",
+            "/health",
+            "/ingestion/webhook",
+            "/metrics",
+            "/openapi.json",
+            "/ready",
+            "/webhook/check-stock"
+        ]
+    );
+}

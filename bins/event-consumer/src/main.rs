@@ -6,7 +6,10 @@
 use clap::{Parser, Subcommand};
 use commerce_kit_cli::config::{self, ServerArgs};
 use commerce_kit_cli::consumer::{ConsumerArgs, DeadLettersArgs};
+use commerce_kit_cli::openapi::{self, Flow};
+use commerce_kit_cli::prometheus;
 use commerce_kit_core::server;
+use commerce_kit_model::catalog::Catalog;
 
 /// mimalloc: glibc malloc took ~16% of this binary's CPU under load, much of it
 /// contended arena locks (perf, bench/consumer.sh).
@@ -39,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(dead_letters.print().await?);
     }
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
+    let metrics = prometheus::install().unwrap_or_else(|e| config::exit_config_error(&e));
     let store = args
         .consumer
         .state_store()
@@ -55,7 +59,13 @@ async fn main() -> anyhow::Result<()> {
     let listener = server::bind(args.server.listen).await?;
     server::serve_with(
         listener,
-        server::app(events.router().merge(config::readiness(None).router())),
+        server::app(
+            events
+                .router()
+                .merge(config::readiness(None).router())
+                .merge(openapi::router(openapi::document(&[Flow::Events], &Catalog::builtin())))
+                .merge(prometheus::router(metrics)),
+        ),
         server::shutdown_signal(),
         options,
     )

@@ -6,6 +6,8 @@
 use clap::Parser;
 use commerce_kit_cli::config::{self, ServerArgs};
 use commerce_kit_cli::ingestion::IngestionArgs;
+use commerce_kit_cli::openapi::{self, Flow};
+use commerce_kit_cli::prometheus;
 use commerce_kit_core::server;
 
 /// mimalloc: measured ~15-20% less CPU per request than glibc malloc here
@@ -27,6 +29,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args: Args = config::parse();
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
+    let metrics = prometheus::install().unwrap_or_else(|e| config::exit_config_error(&e));
     let bus = args.ingestion.open_bus().unwrap_or_else(|e| e.exit());
     let service = args
         .ingestion
@@ -41,7 +44,18 @@ async fn main() -> anyhow::Result<()> {
         .serve_options()
         .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
-    let app = server::app(commerce_kit_ingestion::router(service).merge(readiness.router()));
+    let catalog = args
+        .ingestion
+        .catalog
+        .load()
+        .unwrap_or_else(|e| config::exit_config_error(&config::ConfigError(e.to_string())));
+    let document = openapi::document(&[Flow::Ingestion], &catalog);
+    let app = server::app(
+        commerce_kit_ingestion::router(service)
+            .merge(readiness.router())
+            .merge(openapi::router(document))
+            .merge(prometheus::router(metrics)),
+    );
     server::serve_with(listener, app, server::shutdown_signal(), options).await?;
     Ok(())
 }

@@ -22,6 +22,7 @@ pub mod redact;
 pub mod server;
 pub mod signature;
 pub mod state;
+pub mod telemetry;
 
 /// The state store every flow shares (dedupe, loop guard, idempotency).
 pub use state::{MemoryStore, StateStore};

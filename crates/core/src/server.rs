@@ -109,10 +109,12 @@ where
         .layer(RequestIdLayer)
         .layer(PanicGuardLayer)
         .service(HandlerService::new(handler));
-    let rest = tower::ServiceBuilder::new()
-        .layer(RequestContextLayer)
-        .layer(PanicGuardLayer)
-        .service(with_fallbacks(routes));
+    // Layered inside the router (as `app` does), so the request context sees the matched route.
+    let rest = with_fallbacks(routes).layer(
+        tower::ServiceBuilder::new()
+            .layer(RequestContextLayer)
+            .layer(PanicGuardLayer),
+    );
     DirectRoute::new(method, path, direct, rest)
 }
 

@@ -413,6 +413,7 @@ impl Consumer {
         let target = match self.resolve(&event, &mut ctx) {
             Ok(target) => target,
             Err(message) => {
+                record(None, Outcome::Unroutable, started.elapsed());
                 return Dispatched {
                     status: StatusCode::BAD_REQUEST,
                     body: json!({ "error": message }),
@@ -438,12 +439,14 @@ impl Consumer {
                 )
             }
         };
+        let elapsed = started.elapsed();
+        record(Some(&key), outcome, elapsed);
         Dispatched {
             status,
             body,
             outcome,
             handler: Some(key),
-            elapsed: started.elapsed(),
+            elapsed,
         }
     }
 
@@ -569,4 +572,19 @@ impl Consumer {
             tracing::warn!(error = %err, "cannot release a dedupe claim; a redelivery waits for it to expire");
         }
     }
+}
+
+/// `commerce_kit_events_handled_total{handler,outcome}` and
+/// `commerce_kit_events_handler_duration_seconds{handler}`: the handler key
+/// (the route name; `-` when nothing was routable) is a bounded label.
+fn record(handler: Option<&str>, outcome: Outcome, elapsed: std::time::Duration) {
+    let handler = handler.unwrap_or("-").to_owned();
+    metrics::counter!(
+        "commerce_kit_events_handled_total",
+        "handler" => handler.clone(),
+        "outcome" => outcome.as_str()
+    )
+    .increment(1);
+    metrics::histogram!("commerce_kit_events_handler_duration_seconds", "handler" => handler)
+        .record(elapsed.as_secs_f64());
 }

@@ -253,11 +253,15 @@ async fn run(consumer: Consumer, bus: LocalBus, options: LocalOptions, mut stop:
     };
     let mut head = bus.subscribe();
     tracing::info!(consumer = %name, from = next, head = bus.head(), "local bus consumer started");
+    acks.report(&bus);
+    metrics::counter!("commerce_kit_bus_dead_letters_total", "consumer" => name.clone()).increment(0);
     loop {
         if *stop.borrow() {
             break;
         }
         let current_head = *head.borrow_and_update();
+        // Lag as it stands when the loop looks at the journal again.
+        acks.report(&bus);
         if next >= current_head {
             tokio::select! {
                 changed = head.changed() => if changed.is_err() { break },
@@ -325,7 +329,17 @@ impl Acks {
             return false;
         }
         self.durable = next;
+        self.report(bus);
         true
+    }
+
+    /// `commerce_kit_bus_acked_offset{consumer}` and `commerce_kit_bus_lag{consumer}`
+    /// (events appended but not yet acknowledged).
+    fn report(&self, bus: &LocalBus) {
+        let consumer = self.consumer.clone();
+        metrics::gauge!("commerce_kit_bus_acked_offset", "consumer" => consumer.clone()).set(self.durable as f64);
+        metrics::gauge!("commerce_kit_bus_lag", "consumer" => consumer)
+            .set(bus.head().saturating_sub(self.durable) as f64);
     }
 }
 
@@ -396,6 +410,7 @@ async fn process(
             format!("not retryable: {detail}")
         };
         tracing::warn!(offset = record.offset, reason = %reason, "event parked in the dead-letter list");
+        metrics::counter!("commerce_kit_bus_dead_letters_total", "consumer" => name.to_owned()).increment(1);
         return match persist("dead_letter", options, stop, || bus.dead_letter(name, record, &reason)).await {
             Some(()) => Processed::Parked,
             None => Processed::Stopped,

@@ -312,17 +312,41 @@ impl IngestionService {
     }
 }
 
-/// One info line per request (warn/error for server-side failures); never the body.
+/// The outcome name of an accepted request (log field and metric label).
+fn accepted_outcome(outcome: AcceptOutcome) -> &'static str {
+    match outcome {
+        AcceptOutcome::Published(Delivery::Accepted) => "published",
+        AcceptOutcome::Published(Delivery::NoRegistrations) => "published_no_registrations",
+        AcceptOutcome::Published(Delivery::Stored { .. }) => "stored",
+        AcceptOutcome::Published(Delivery::AlreadyStored { .. }) => "duplicate_stored",
+        AcceptOutcome::Duplicate => "duplicate",
+    }
+}
+
+/// One info line per request (warn/error for server-side failures); never the
+/// body; and the request in `commerce_kit_ingestion_requests_total{outcome,status}`
+/// and `commerce_kit_ingestion_request_duration_seconds`.
 pub(crate) fn log_outcome(result: &Result<Accepted, IngestionError>, started: Instant) {
-    let elapsed_us = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let elapsed_us = elapsed.as_micros() as u64;
+    let (outcome, status) = match result {
+        Ok(accepted) => (accepted_outcome(accepted.outcome), http::StatusCode::OK),
+        Err(err) => (err.outcome(), err.status()),
+    };
+    metrics::counter!(
+        "commerce_kit_ingestion_requests_total",
+        "outcome" => outcome,
+        "status" => commerce_kit_core::telemetry::status_label(status)
+    )
+    .increment(1);
+    metrics::histogram!("commerce_kit_ingestion_request_duration_seconds").record(elapsed.as_secs_f64());
     match result {
         Ok(accepted) => {
-            let (outcome, offset) = match accepted.outcome {
-                AcceptOutcome::Published(Delivery::Accepted) => ("published", None),
-                AcceptOutcome::Published(Delivery::NoRegistrations) => ("published_no_registrations", None),
-                AcceptOutcome::Published(Delivery::Stored { offset }) => ("stored", Some(offset)),
-                AcceptOutcome::Published(Delivery::AlreadyStored { offset }) => ("duplicate_stored", Some(offset)),
-                AcceptOutcome::Duplicate => ("duplicate", None),
+            let offset = match accepted.outcome {
+                AcceptOutcome::Published(Delivery::Stored { offset } | Delivery::AlreadyStored { offset }) => {
+                    Some(offset)
+                }
+                _ => None,
             };
             tracing::info!(
                 status = 200,

@@ -93,13 +93,17 @@ const STRING_ATTRIBUTES: [(&str, bool); 8] = [
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CloudEvent {
     /// Always `"1.0"`.
+    #[schemars(extend("const" = "1.0"))]
     pub specversion: String,
     /// Unique per `source`; the ingestion webhook uses the back office's `uid`.
+    #[schemars(length(min = 1))]
     pub id: String,
     /// `urn:uuid:<provider id>` for I/O Events providers.
+    #[schemars(length(min = 1))]
     pub source: String,
     /// The event code, e.g. `be-observer.catalog_product_create`.
     #[serde(rename = "type")]
+    #[schemars(length(min = 1))]
     pub event_type: String,
     /// Media type of `data`; I/O Events supports `application/json` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]

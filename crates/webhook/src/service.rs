@@ -153,6 +153,63 @@ pub struct CheckStockService {
     ims: Option<ImsTokenVerifier>,
     /// Whether bodies go through the express scanner first (see [`with_express`](Self::with_express)).
     express: bool,
+    /// Handles of the hot path's series, taken once (see [`Telemetry`]).
+    telemetry: Telemetry,
+}
+
+/// The check-stock series, through the `metrics` facade (no-ops until a
+/// recorder is installed: the binaries install a Prometheus one before they
+/// build the service):
+///
+/// - `commerce_kit_check_stock_requests_total{outcome,reason}`: `success` /
+///   `available`, `exception` / the reason (`out_of_stock`,
+///   `invalid_parameter`, `checker_timeout`, …), `rejected` / the
+///   authentication failure;
+/// - `commerce_kit_check_stock_duration_seconds`: the whole call;
+/// - `commerce_kit_check_stock_checker_duration_seconds`: the stock checker's part.
+///
+/// The success counter and the histograms are resolved once, at construction,
+/// so the hot path does not look them up per call.
+#[derive(Clone)]
+struct Telemetry {
+    available: metrics::Counter,
+    duration: metrics::Histogram,
+    checker: metrics::Histogram,
+}
+
+impl Telemetry {
+    fn new() -> Self {
+        Self {
+            available: metrics::counter!(
+                "commerce_kit_check_stock_requests_total",
+                "outcome" => "success",
+                "reason" => "available"
+            ),
+            duration: metrics::histogram!("commerce_kit_check_stock_duration_seconds"),
+            checker: metrics::histogram!("commerce_kit_check_stock_checker_duration_seconds"),
+        }
+    }
+
+    fn record(&self, result: &Result<Operation, Refusal>, elapsed: Duration) {
+        self.duration.record(elapsed.as_secs_f64());
+        match result {
+            Ok(_) => self.available.increment(1),
+            Err(err) => {
+                let outcome = match err {
+                    Refusal::Flow(CheckStockError::Signature(_)) | Refusal::Ims(_) | Refusal::Neither { .. } => {
+                        "rejected"
+                    }
+                    Refusal::Flow(_) => "exception",
+                };
+                metrics::counter!(
+                    "commerce_kit_check_stock_requests_total",
+                    "outcome" => outcome,
+                    "reason" => err.reason()
+                )
+                .increment(1);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for CheckStockService {
@@ -195,6 +252,7 @@ impl CheckStockService {
             verifier: None,
             ims: None,
             express: true,
+            telemetry: Telemetry::new(),
         }
     }
 
@@ -331,7 +389,9 @@ impl CheckStockService {
             .get(COMMERCE_REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .filter(|id| id.len() <= 128);
-        log_outcome(&result, items, request_id, commerce_id, started.elapsed());
+        let elapsed = started.elapsed();
+        self.telemetry.record(&result, elapsed);
+        log_outcome(&result, items, request_id, commerce_id, elapsed);
         match result {
             Ok(op) => operation_response(&op),
             Err(err) => err.into_response(),
@@ -360,6 +420,7 @@ impl CheckStockService {
             Err(err) => return (Err(CheckStockError::from(err).into()), 0),
         };
         let items = request.items.len();
+        let checking = Instant::now();
         let verdict = match self.check_now(&request, unspanned.and_then(Unspanned::id)) {
             Some(verdict) => verdict,
             // Without the request's span, the checker gets one of its own.
@@ -368,6 +429,7 @@ impl CheckStockService {
                 None => self.run_checker(request, deadline).await,
             },
         };
+        self.telemetry.checker.record(checking.elapsed().as_secs_f64());
         let result = match verdict {
             Ok(StockVerdict::Available) => Ok(Operation::success()),
             Ok(StockVerdict::Unavailable { message }) => Err(CheckStockError::Unavailable(message).into()),

@@ -79,14 +79,19 @@ pub fn request_span(id: &str, method: &http::Method, path: &str) -> Span {
     tracing::info_span!("request", id = %id, method = %method, path = %path)
 }
 
-/// Logs the status and latency at debug level, in the request span.
-fn log_response(span: &Span, status: http::StatusCode, started: Instant) {
+/// Logs the status and latency at debug level, in the request span, and
+/// counts the request in `commerce_kit_http_requests_total{route,status}` and
+/// `commerce_kit_http_request_duration_seconds{route}` (the route as matched,
+/// e.g. `/events`, `unmatched` for 404s: bounded label values).
+fn log_response(span: &Span, route: &str, status: http::StatusCode, started: Instant) {
+    let elapsed = started.elapsed();
     tracing::debug!(
         parent: span,
         status = status.as_u16(),
-        elapsed_us = started.elapsed().as_micros() as u64,
+        elapsed_us = elapsed.as_micros() as u64,
         "response"
     );
+    crate::telemetry::http_request(route, status, elapsed);
 }
 
 /// Middleware: [`RequestIdLayer`] (takes `x-request-id` from the request or
@@ -144,10 +149,15 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         let id = req.extensions().get::<RequestId>().map_or("-", |id| &*id.0);
         let span = request_span(id, req.method(), req.uri().path());
+        let route = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or_else(|| Arc::from("unmatched"), |m| Arc::from(m.as_str()));
         let started = Instant::now();
         let inner = span.in_scope(|| self.inner.call(req));
         RequestSpanFuture {
             inner: inner.instrument(span),
+            route,
             started,
         }
     }
@@ -158,6 +168,7 @@ pin_project! {
     pub struct RequestSpanFuture<F> {
         #[pin]
         inner: Instrumented<F>,
+        route: Arc<str>,
         started: Instant,
     }
 }
@@ -171,7 +182,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let resp = ready!(this.inner.as_mut().poll(cx))?;
-        log_response(this.inner.span(), resp.status(), *this.started);
+        log_response(this.inner.span(), this.route, resp.status(), *this.started);
         Poll::Ready(Ok(resp))
     }
 }

@@ -28,7 +28,9 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
+/// A Redis failure, counted in `commerce_kit_redis_errors_total{operation}`.
 fn err(operation: &'static str, e: redis::RedisError) -> StateError {
+    metrics::counter!("commerce_kit_redis_errors_total", "operation" => operation).increment(1);
     StateError {
         operation,
         reason: e.to_string(),
@@ -56,6 +58,8 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| err("connect", e))?;
+        // Present from the start, so a dashboard shows 0 rather than no data.
+        metrics::counter!("commerce_kit_redis_errors_total", "operation" => "connect").increment(0);
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),

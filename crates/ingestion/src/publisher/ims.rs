@@ -164,6 +164,10 @@ impl ImsTokenProvider {
     pub fn new(client: reqwest::Client, ims_base_url: &Url, credentials: ImsCredentials) -> Self {
         let base = ims_base_url.as_str().trim_end_matches('/');
         let token_url = Url::parse(&format!("{base}{TOKEN_PATH}")).unwrap_or_else(|_| ims_base_url.clone());
+        // Present from the start, so a dashboard shows 0 rather than no data.
+        for result in ["ok", "error"] {
+            metrics::counter!("commerce_kit_ims_token_requests_total", "result" => result).increment(0);
+        }
         Self {
             client,
             token_url,
@@ -214,7 +218,13 @@ impl ImsTokenProvider {
         if let Some(token) = self.cached() {
             return Ok(token);
         }
-        let (secret, lifetime) = self.fetch().await?;
+        let fetched = self.fetch().await;
+        metrics::counter!(
+            "commerce_kit_ims_token_requests_total",
+            "result" => if fetched.is_ok() { "ok" } else { "error" }
+        )
+        .increment(1);
+        let (secret, lifetime) = fetched?;
         let token = AccessToken::new(secret, self.generation.fetch_add(1, Ordering::Relaxed) + 1);
         let keep = if lifetime > self.margin {
             lifetime - self.margin

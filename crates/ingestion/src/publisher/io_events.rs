@@ -128,9 +128,16 @@ enum Failure {
     Ims(ImsError),
 }
 
+/// Registers the publisher's series at 0, so a dashboard shows 0 rather than no data.
+fn register_metrics() {
+    metrics::counter!("commerce_kit_publisher_attempts_total", "publisher" => "io_events").increment(0);
+    metrics::counter!("commerce_kit_publisher_retries_total", "publisher" => "io_events").increment(0);
+}
+
 impl IoEventsPublisher {
     /// A publisher using the general-purpose `client` for the ingress and `ims` for tokens.
     pub fn new(client: reqwest::Client, ims: ImsTokenProvider, options: IoEventsOptions) -> Self {
+        register_metrics();
         Self {
             transport: Transport::Reqwest(client),
             ims,
@@ -163,6 +170,7 @@ impl IoEventsPublisher {
             );
         }
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        register_metrics();
         Ok(Self {
             transport: Transport::Dedicated(Box::new(Dedicated { client, uri, headers })),
             ims,
@@ -349,6 +357,10 @@ impl EventPublisher for IoEventsPublisher {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
+            metrics::counter!("commerce_kit_publisher_attempts_total", "publisher" => "io_events").increment(1);
+            if attempts > 1 {
+                metrics::counter!("commerce_kit_publisher_retries_total", "publisher" => "io_events").increment(1);
+            }
             let (failure, wait) = match self.ims.token().await {
                 Err(err) if err.is_retryable() => (Failure::Ims(err), None),
                 Err(err) => return Err(PublishError::Rejected(err.to_string())),

@@ -131,6 +131,10 @@ impl HealthState {
 
     /// Records a failure; returns the time it started failing.
     pub fn failed(&self, side: Side, reason: &str) -> String {
+        match side {
+            Side::Write => metrics::counter!("commerce_kit_bus_write_errors_total").increment(1),
+            Side::Read => metrics::counter!("commerce_kit_bus_read_errors_total").increment(1),
+        }
         let (flag, count) = self.side(side);
         count.fetch_add(1, Ordering::Relaxed);
         flag.store(true, Ordering::Release);

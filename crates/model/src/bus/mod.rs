@@ -211,6 +211,10 @@ impl LocalBus {
                 reason: format!("cannot start the writer thread: {e}"),
             })?;
         tracing::debug!(path = %path.display(), head = next, "local bus opened");
+        // Present from the start, so a dashboard shows 0 rather than no data.
+        metrics::gauge!("commerce_kit_bus_head").set(next as f64);
+        metrics::counter!("commerce_kit_bus_write_errors_total").increment(0);
+        metrics::counter!("commerce_kit_bus_read_errors_total").increment(0);
         Ok(LocalBus {
             inner: Arc::new(Inner {
                 path,

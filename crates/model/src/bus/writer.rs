@@ -232,6 +232,7 @@ impl Writer {
                 self.next = next;
                 self.commits.fetch_add(1, Ordering::Relaxed);
                 self.head.send_replace(next);
+                metrics::gauge!("commerce_kit_bus_head").set(next as f64);
                 for (op, outcome) in batch.into_iter().zip(outcomes) {
                     answer(op, outcome);
                 }
