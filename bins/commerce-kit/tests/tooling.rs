@@ -169,6 +169,15 @@ fn printed_public_key(report: &str) -> String {
     report[start..end].to_owned()
 }
 
+/// Runs `commerce-kit simulate check-stock --url <url> --sku <sku> <more…>`:
+/// the exit status, the report and stderr.
+fn simulate(url: &str, sku: &str, more: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec!["simulate", "check-stock", "--url", url, "--sku", sku];
+    args.extend_from_slice(more);
+    let (status, report, stderr) = run_to_exit(EXE, &args, &[]);
+    (status.code(), report, stderr)
+}
+
 #[tokio::test]
 async fn simulate_check_stock_signs_like_commerce_and_says_what_commerce_would_do() {
     let dir = tempfile::tempdir().expect("dir");
@@ -178,23 +187,8 @@ async fn simulate_check_stock_signs_like_commerce_and_says_what_commerce_would_d
     // First run: the key pair is created, its public key printed.
     let open = serve(&[]);
     let url = open.url("/webhook/check-stock");
-    let (status, report, stderr) = run_to_exit(
-        EXE,
-        &[
-            "simulate",
-            "check-stock",
-            "--url",
-            &url,
-            "--sku",
-            "24-MB01",
-            "--qty",
-            "2",
-            "--private-key",
-            &key,
-        ],
-        &[],
-    );
-    assert_eq!(status.code(), Some(0), "{report}{stderr}");
+    let (status, report, stderr) = simulate(&url, "24-MB01", &["--qty", "2", "--private-key", &key]);
+    assert_eq!(status, Some(0), "{report}{stderr}");
     assert!(report.contains(&format!("Created the key pair {key}")), "{report}");
     assert!(
         report.contains("{\"info\":{\"qty\":\"2\"},\"product\":{\"sku\":\"24-MB01\"}}"),
@@ -209,25 +203,12 @@ async fn simulate_check_stock_signs_like_commerce_and_says_what_commerce_would_d
     // A server that verifies with that key accepts the next signed calls.
     let verifying = serve(&[("COMMERCE_WEBHOOK_PUBLIC_KEY", public.as_str())]);
     let url = verifying.url("/webhook/check-stock");
-    let (status, report, _) = run_to_exit(
-        EXE,
-        &[
-            "simulate",
-            "check-stock",
-            "--url",
-            &url,
-            "--sku",
-            "24-WB02",
-            "--qty",
-            "6",
-            "--private-key",
-            &key,
-            "--payload",
-            "default",
-        ],
-        &[],
+    let (status, report, _) = simulate(
+        &url,
+        "24-WB02",
+        &["--qty", "6", "--private-key", &key, "--payload", "default"],
     );
-    assert_eq!(status.code(), Some(1), "{report}");
+    assert_eq!(status, Some(1), "{report}");
     assert!(
         !report.contains("Created the key pair"),
         "the existing key is reused: {report}"
@@ -242,20 +223,8 @@ async fn simulate_check_stock_signs_like_commerce_and_says_what_commerce_would_d
         ),
         "{report}"
     );
-    let (status, report, _) = run_to_exit(
-        EXE,
-        &[
-            "simulate",
-            "check-stock",
-            "--url",
-            &url,
-            "--sku",
-            "24-MB01",
-            "--unsigned",
-        ],
-        &[],
-    );
-    assert_eq!(status.code(), Some(1), "{report}");
+    let (status, report, _) = simulate(&url, "24-MB01", &["--unsigned"]);
+    assert_eq!(status, Some(1), "{report}");
     assert!(
         report.contains("HTTP 401\n{\"error\":\"missing x-adobe-commerce-webhook-signature header\"}\n"),
         "{report}"
@@ -269,12 +238,8 @@ async fn simulate_check_stock_signs_like_commerce_and_says_what_commerce_would_d
     );
 
     // Usage errors exit 2.
-    let (status, _, stderr) = run_to_exit(
-        EXE,
-        &["simulate", "check-stock", "--url", "nope", "--sku", "A", "--unsigned"],
-        &[],
-    );
-    assert_eq!(status.code(), Some(2));
+    let (status, _, stderr) = simulate("nope", "A", &["--unsigned"]);
+    assert_eq!(status, Some(2));
     assert!(
         stderr.starts_with("error: invalid configuration: --url: invalid URL"),
         "{stderr}"

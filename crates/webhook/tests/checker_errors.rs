@@ -19,7 +19,6 @@ use commerce_kit_webhook::{
     CHECK_STOCK_PATH, CheckStockRequest, CheckStockService, CheckerError, StockChecker, StockVerdict, async_trait,
     direct_app, router, server,
 };
-use common::Captured;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -79,13 +78,7 @@ async fn stock(axum::extract::Path(sku): axum::extract::Path<String>) -> Respons
 
 #[tokio::test]
 async fn question_mark_in_a_checker_answers_the_generic_exception_and_logs_the_detail() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("info")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = common::captured_logs("info");
 
     let office = common::serve_app(Router::new().route("/stock/{sku}", axum::routing::get(stock))).await;
     // Nothing listens on a freshly released port.

@@ -16,7 +16,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -319,19 +319,9 @@ fn refused(message: &str) -> (u16, Value) {
     (401, json!({ "error": message }))
 }
 
-/// Installs (once per test binary) a subscriber keeping every log line.
+/// The log lines of this test binary.
 fn logs() -> &'static common::Captured {
-    static LOGS: OnceLock<common::Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = common::Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter("debug")
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        captured
-    })
+    common::captured_logs("debug")
 }
 
 // ------------------------------------------------------------------- the tests

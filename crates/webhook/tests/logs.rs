@@ -9,7 +9,7 @@ use std::sync::Arc;
 use commerce_kit_webhook::http_checker::HttpStockChecker;
 use commerce_kit_webhook::inventory::InventoryChecker;
 use commerce_kit_webhook::{CHECK_STOCK_PATH, CheckStockService};
-use common::{Captured, serve};
+use common::serve;
 
 const BODY_MARKER: &str = "shopper-private-note-7Q";
 const COMMERCE_TOKEN: &str = "ims-bearer-S3CRET";
@@ -18,13 +18,7 @@ const URL_SECRET: &str = "q-s3cret-in-url";
 
 #[tokio::test]
 async fn logs_carry_outcomes_but_never_bodies_or_secrets() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = common::captured_logs("debug");
 
     let demo_checker = Arc::new(InventoryChecker::demo());
     let demo = serve(CheckStockService::new(demo_checker.clone()), false).await;

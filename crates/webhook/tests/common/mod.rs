@@ -37,6 +37,22 @@ impl Write for Captured {
     }
 }
 
+/// Installs (once per test binary; the first filter wins) a `tracing`
+/// subscriber writing every log line at `filter` into the returned capture.
+pub fn captured_logs(filter: &str) -> &'static Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        captured
+    })
+}
+
 impl Captured {
     /// Everything written so far.
     pub fn text(&self) -> String {
