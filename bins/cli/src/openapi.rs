@@ -125,15 +125,23 @@ pub fn document(flows: &[Flow], catalog: &Catalog) -> Value {
             "/webhook/check-stock".into(),
             json!({"post": {
                 "summary": "Commerce's add-to-cart stock check (a `before` hook on observer.checkout_cart_product_add_before).",
-                "description": "Always answers 200 with an operation when the call is authentic: invalid input is an exception whose message names the parameter. With a public key configured, the body must carry a valid x-adobe-commerce-webhook-signature.",
+                "description": "Always answers 200 with an operation when the call is authentic: invalid input is an exception whose message names the parameter. With a public key configured, the body must carry a valid x-adobe-commerce-webhook-signature; with IMS authentication configured, an IMS access token from the configured client and org.",
                 "operationId": "checkStock",
-                "parameters": [{"name": "x-adobe-commerce-webhook-signature", "in": "header", "required": false,
-                                "description": "Base64 RSA-SHA256 signature over base64(raw body); required when a key is configured.",
-                                "schema": {"type": "string"}}],
+                "parameters": [
+                    {"name": "x-adobe-commerce-webhook-signature", "in": "header", "required": false,
+                     "description": "Base64 RSA-SHA256 signature over base64(raw body); required when a key is configured.",
+                     "schema": {"type": "string"}},
+                    {"name": "Authorization", "in": "header", "required": false,
+                     "description": "`Bearer <IMS access token>` from a hook with developerConsoleOauth; required when IMS authentication is configured (either credential is accepted when both are).",
+                     "schema": {"type": "string"}},
+                    {"name": "x-gw-ims-org-id", "in": "header", "required": false,
+                     "description": "The IMS organization of the token; must be the configured one.",
+                     "schema": {"type": "string"}}
+                ],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"anyOf": [kit, native]}}}},
                 "responses": {
                     "200": {"description": "The verdict.", "content": {"application/json": {"schema": operation}}},
-                    "401": error_response("Missing or invalid signature.")
+                    "401": error_response("Missing or invalid signature or IMS token.")
                 }
             }}),
         );
