@@ -372,18 +372,24 @@ fn readme_block_after(readme: &str, command: &str) -> String {
 #[test]
 fn the_readmes_registration_is_the_generators_output() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
-    for format in ["xml", "json"] {
-        let args = [
-            "webhooks",
-            "--url",
-            "https://integration.example.com/webhook/check-stock",
-            "--format",
-            format,
-        ];
+    let url = "https://integration.example.com/webhook/check-stock";
+    let ims = [
+        "--auth",
+        "ims",
+        "--ims-client-id",
+        "4f8a1c2e0b",
+        "--ims-org-id",
+        "1234ABCD@AdobeOrg",
+    ];
+    let cases: [(&[&str], &str); 3] = [(&[], "xml"), (&[], "json"), (&ims, "xml")];
+    for (auth, format) in cases {
+        let mut args = vec!["webhooks", "--url", url];
+        args.extend_from_slice(auth);
+        args.extend(["--format", format]);
         let (status, out, _) = run_to_exit(EXE, &args, &[]);
         assert_eq!(status.code(), Some(0));
         let shown = readme_block_after(&readme, &format!("commerce-kit {}", args.join(" ")));
-        assert_eq!(shown, out.trim_end(), "README block for --format {format}");
+        assert_eq!(shown, out.trim_end(), "README block for {args:?}");
     }
 }
 
