@@ -585,6 +585,9 @@ fn record(handler: Option<&str>, outcome: Outcome, elapsed: std::time::Duration)
         "outcome" => outcome.as_str()
     )
     .increment(1);
-    metrics::histogram!("commerce_kit_events_handler_duration_seconds", "handler" => handler)
-        .record(elapsed.as_secs_f64());
+    commerce_kit_core::telemetry::histogram(
+        "commerce_kit_events_handler_duration_seconds",
+        Some(("handler", &handler)),
+    )
+    .record(elapsed);
 }

@@ -339,7 +339,13 @@ pub(crate) fn log_outcome(result: &Result<Accepted, IngestionError>, started: In
         "status" => commerce_kit_core::telemetry::status_label(status)
     )
     .increment(1);
-    metrics::histogram!("commerce_kit_ingestion_request_duration_seconds").record(elapsed.as_secs_f64());
+    static DURATION: std::sync::OnceLock<std::sync::Arc<commerce_kit_core::telemetry::Histogram>> =
+        std::sync::OnceLock::new();
+    DURATION
+        .get_or_init(|| {
+            commerce_kit_core::telemetry::histogram("commerce_kit_ingestion_request_duration_seconds", None)
+        })
+        .record(elapsed);
     match result {
         Ok(accepted) => {
             let offset = match accepted.outcome {

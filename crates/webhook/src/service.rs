@@ -50,6 +50,7 @@
 //! # }
 //! ```
 
+use commerce_kit_core::telemetry;
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -166,15 +167,17 @@ pub struct CheckStockService {
 ///   `invalid_parameter`, `checker_timeout`, …), `rejected` / the
 ///   authentication failure;
 /// - `commerce_kit_check_stock_duration_seconds`: the whole call;
-/// - `commerce_kit_check_stock_checker_duration_seconds`: the stock checker's part.
+/// - `commerce_kit_check_stock_checker_duration_seconds`: the stock checker's
+///   part, for checkers that wait (an HTTP back office, your async checker);
+///   an inline answer (the inventory file) is part of the call's duration.
 ///
 /// The success counter and the histograms are resolved once, at construction,
 /// so the hot path does not look them up per call.
 #[derive(Clone)]
 struct Telemetry {
     available: metrics::Counter,
-    duration: metrics::Histogram,
-    checker: metrics::Histogram,
+    duration: Arc<telemetry::Histogram>,
+    checker: Arc<telemetry::Histogram>,
 }
 
 impl Telemetry {
@@ -185,13 +188,13 @@ impl Telemetry {
                 "outcome" => "success",
                 "reason" => "available"
             ),
-            duration: metrics::histogram!("commerce_kit_check_stock_duration_seconds"),
-            checker: metrics::histogram!("commerce_kit_check_stock_checker_duration_seconds"),
+            duration: telemetry::histogram("commerce_kit_check_stock_duration_seconds", None),
+            checker: telemetry::histogram("commerce_kit_check_stock_checker_duration_seconds", None),
         }
     }
 
     fn record(&self, result: &Result<Operation, Refusal>, elapsed: Duration) {
-        self.duration.record(elapsed.as_secs_f64());
+        self.duration.record(elapsed);
         match result {
             Ok(_) => self.available.increment(1),
             Err(err) => {
@@ -420,16 +423,21 @@ impl CheckStockService {
             Err(err) => return (Err(CheckStockError::from(err).into()), 0),
         };
         let items = request.items.len();
-        let checking = Instant::now();
         let verdict = match self.check_now(&request, unspanned.and_then(Unspanned::id)) {
             Some(verdict) => verdict,
             // Without the request's span, the checker gets one of its own.
-            None => match unspanned {
-                Some(unspanned) => self.run_checker(request, deadline).instrument(unspanned.span()).await,
-                None => self.run_checker(request, deadline).await,
-            },
+            None => {
+                // Only a checker that waits (a back office) is timed: an
+                // inline answer is part of the call's own duration.
+                let checking = Instant::now();
+                let verdict = match unspanned {
+                    Some(unspanned) => self.run_checker(request, deadline).instrument(unspanned.span()).await,
+                    None => self.run_checker(request, deadline).await,
+                };
+                self.telemetry.checker.record(checking.elapsed());
+                verdict
+            }
         };
-        self.telemetry.checker.record(checking.elapsed().as_secs_f64());
         let result = match verdict {
             Ok(StockVerdict::Available) => Ok(Operation::success()),
             Ok(StockVerdict::Unavailable { message }) => Err(CheckStockError::Unavailable(message).into()),
