@@ -44,7 +44,7 @@ mod serve;
 
 pub use deadline_body::{BodyTimeout, DeadlineBody};
 pub use direct::{DirectFuture, DirectRoute, HandlerService};
-pub use fallback::{health, method_not_allowed, not_found};
+pub use fallback::{health, method_not_allowed, not_found, panic_text};
 pub use panic_guard::{PanicGuard, PanicGuardFuture, PanicGuardLayer};
 pub use ready::{Probe, Readiness};
 pub use request_id::{

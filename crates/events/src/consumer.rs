@@ -510,11 +510,7 @@ impl Consumer {
         let result = match tokio::time::timeout(timeout, call).await {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => {
-                let detail = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "non-string panic payload".to_owned());
+                let detail = commerce_kit_core::server::panic_text(&*panic);
                 tracing::error!(event_type = %event_type, panic = %detail, "event handler panicked; answered 500");
                 self.release(&dedupe_key).await;
                 return (

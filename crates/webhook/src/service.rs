@@ -50,6 +50,7 @@
 //! # }
 //! ```
 
+use commerce_kit_core::server::panic_text;
 use commerce_kit_core::telemetry;
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -109,6 +110,16 @@ impl Refusal {
         match self {
             Refusal::Flow(err) => err.status(),
             Refusal::Ims(_) | Refusal::Neither { .. } => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// `rejected` (credentials refused, 401) or `exception` (an exception op
+    /// answered 200): the outcome of logs and metrics.
+    pub fn outcome(&self) -> &'static str {
+        if self.status() == StatusCode::UNAUTHORIZED {
+            "rejected"
+        } else {
+            "exception"
         }
     }
 
@@ -198,15 +209,9 @@ impl Telemetry {
         match result {
             Ok(_) => self.available.increment(1),
             Err(err) => {
-                let outcome = match err {
-                    Refusal::Flow(CheckStockError::Signature(_)) | Refusal::Ims(_) | Refusal::Neither { .. } => {
-                        "rejected"
-                    }
-                    Refusal::Flow(_) => "exception",
-                };
                 metrics::counter!(
                     "commerce_kit_check_stock_requests_total",
-                    "outcome" => outcome,
+                    "outcome" => err.outcome(),
                     "reason" => err.reason()
                 )
                 .increment(1);
@@ -483,7 +488,7 @@ impl CheckStockService {
             Ok(None) => None,
             Ok(Some(Ok(verdict))) => Some(Ok(verdict)),
             Ok(Some(Err(err))) => Some(Err(self.checker_failed(err, request_id))),
-            Err(panic) => Some(Err(self.checker_panicked(panic_text(panic), request_id))),
+            Err(panic) => Some(Err(self.checker_panicked(panic_text(&*panic), request_id))),
         }
     }
 
@@ -501,7 +506,7 @@ impl CheckStockService {
             Ok(Ok(Err(err))) => Err(self.checker_failed(err, None)),
             Ok(Err(join)) => {
                 let detail = if join.is_panic() {
-                    panic_text(join.into_panic())
+                    panic_text(&*join.into_panic())
                 } else {
                     "checker task was cancelled".to_owned()
                 };
@@ -565,14 +570,6 @@ fn shared<C: StockChecker + 'static>(checker: C) -> Arc<dyn StockChecker> {
     }
 }
 
-fn panic_text(payload: Box<dyn Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".to_owned())
-}
-
 /// A request served without its `request` span (see
 /// [`handle_unspanned`](CheckStockService::handle_unspanned)).
 struct Unspanned {
@@ -607,42 +604,35 @@ fn log_outcome(
             commerce_request_id,
             "check-stock"
         ),
-        Err(Refusal::Flow(err @ CheckStockError::Signature(_))) => tracing::warn!(
-            request_id,
-            outcome = "rejected",
-            reason = err.reason(),
-            status = 401,
-            elapsed_us,
-            commerce_request_id,
-            error = %err,
-            "check-stock: Commerce signature check failed (check COMMERCE_WEBHOOK_PUBLIC_KEY matches the Admin's key)"
-        ),
-        Err(err @ (Refusal::Ims(_) | Refusal::Neither { .. })) => {
-            let hint = match err {
+        Err(err) if err.status() == StatusCode::UNAUTHORIZED => {
+            let what = match err {
+                Refusal::Flow(_) => {
+                    "Commerce signature check failed (check COMMERCE_WEBHOOK_PUBLIC_KEY matches the Admin's key)"
+                }
                 Refusal::Ims(ImsAuthFailure::KeysUnavailable)
                 | Refusal::Neither {
                     ims: ImsAuthFailure::KeysUnavailable,
                     ..
-                } => "IMS's public keys could not be fetched: see the warning about them",
+                } => "authentication failed (IMS's public keys could not be fetched: see the warning about them)",
                 _ => {
-                    "an IMS-authenticated hook's developerConsoleOauth credential must be the one \
-                     COMMERCE_WEBHOOK_IMS_CLIENT_ID and COMMERCE_WEBHOOK_IMS_ORG_ID name"
+                    "authentication failed (an IMS-authenticated hook's developerConsoleOauth credential must be \
+                     the one COMMERCE_WEBHOOK_IMS_CLIENT_ID and COMMERCE_WEBHOOK_IMS_ORG_ID name)"
                 }
             };
             tracing::warn!(
                 request_id,
-                outcome = "rejected",
+                outcome = err.outcome(),
                 reason = err.reason(),
                 status = 401,
                 elapsed_us,
                 commerce_request_id,
                 error = %err,
-                "check-stock: authentication failed ({hint})"
+                "check-stock: {what}"
             )
         }
-        Err(Refusal::Flow(err)) => tracing::info!(
+        Err(err) => tracing::info!(
             request_id,
-            outcome = "exception",
+            outcome = err.outcome(),
             reason = err.reason(),
             items,
             elapsed_us,

@@ -11,11 +11,11 @@
 //! the storage library, as a panic: both are caught and become
 //! [`BusError::Damaged`].
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::Instant;
 
+use commerce_kit_core::server::panic_text;
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, StorageError};
 
 use super::store::{ACKS, CHECKPOINTS, DEAD, EVENTS, KEYS, META};
@@ -174,13 +174,4 @@ fn scan_dead_letters(txn: &redb::ReadTransaction) -> Result<(), String> {
         Ok(())
     }))
     .unwrap_or_else(|panic| Err(format!("the storage library failed with '{}'", panic_text(&*panic))))
-}
-
-/// The text of a panic payload.
-pub(super) fn panic_text(payload: &(dyn Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
 }

@@ -438,7 +438,7 @@ impl LocalBus {
                     path: path.to_owned(),
                     detail: format!(
                         "{operation}: the storage library failed with '{}'",
-                        integrity::panic_text(&*panic)
+                        commerce_kit_core::server::panic_text(&*panic)
                     ),
                 })
             })
