@@ -34,13 +34,7 @@ async fn appends_get_consecutive_offsets_and_read_back_in_order() {
     let all = bus.read(0, 100).await.expect("read");
     assert_eq!(all.len(), 5);
     for (i, rec) in all.iter().enumerate() {
-        assert_eq!(
-            rec,
-            &BusRecord {
-                offset: i as u64,
-                event: event(i as u64)
-            }
-        );
+        assert_eq!(rec, &BusRecord::new(i as u64, event(i as u64)));
     }
     let middle = bus.read(2, 2).await.expect("read");
     assert_eq!(middle.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![2, 3]);
@@ -231,10 +225,7 @@ async fn dead_letters_park_the_event_ack_past_it_and_persist() {
         bus.dead_letter("other", &records[0], "x")
             .await
             .expect("park for another consumer");
-        let beyond = BusRecord {
-            offset: 9,
-            event: event(9),
-        };
+        let beyond = BusRecord::new(9, event(9));
         assert!(matches!(
             bus.dead_letter("c", &beyond, "r").await.expect_err("must fail"),
             BusError::AckBeyondHead { next: 10, head: 4, .. }
@@ -257,6 +248,70 @@ async fn dead_letters_park_the_event_ack_past_it_and_persist() {
     assert_eq!(bus.dead_letters("other").await.expect("list").len(), 1);
     assert!(bus.dead_letters("nobody").await.expect("list").is_empty());
     assert_eq!(bus.acked("c").await.expect("acked"), 4);
+}
+
+#[tokio::test]
+async fn parked_letters_leave_the_ack_alone_and_replay_or_discard_once_across_restarts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    {
+        let bus = LocalBus::open(dir.path()).expect("open");
+        for i in 0..3 {
+            bus.append(&event(i)).await.expect("append");
+        }
+        let records = bus.read(0, 10).await.expect("read");
+        bus.park("c", &records[1], "first reason").await.expect("park");
+        // parking again (a redelivery after a crash) replaces the entry
+        bus.park("c", &records[1], "second reason").await.expect("park again");
+        bus.park("c", &records[2], "kept").await.expect("park 2");
+        assert_eq!(bus.acked("c").await.expect("acked"), 0, "park does not acknowledge");
+        let letters = bus.dead_letters("c").await.expect("letters");
+        assert_eq!(
+            letters
+                .iter()
+                .map(|l| (l.offset, l.reason.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(1, "second reason"), (2, "kept")]
+        );
+        let one = bus.dead_letter_at("c", 1).await.expect("show").expect("present");
+        assert_eq!(one.event, event(1));
+        assert_eq!(bus.dead_letter_at("c", 0).await.expect("show"), None);
+        assert_eq!(bus.dead_letter_at("other", 1).await.expect("show"), None);
+    }
+    let bus = LocalBus::open(dir.path()).expect("reopen");
+    let at = bus.replay("c", 1).await.expect("replay");
+    assert_eq!((at, bus.head()), (3, 4));
+    let replayed = bus.read(3, 10).await.expect("read");
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(replayed[0].event, event(1), "the same event: same id, same data");
+    let origin = replayed[0].replay.clone().expect("marked as a replay");
+    assert_eq!((origin.consumer.as_str(), origin.of), ("c", 1));
+    assert!(replayed[0].is_for("c"));
+    assert!(!replayed[0].is_for("other"), "a replay is for its consumer alone");
+    assert!(bus.read(0, 1).await.expect("read")[0].is_for("other"));
+    match bus.replay("c", 1).await {
+        Err(err @ BusError::NotDead { offset: 1, .. }) => {
+            assert!(
+                err.to_string().ends_with("consumer 'c' has no dead letter at offset 1"),
+                "{err}"
+            )
+        }
+        other => panic!("expected NotDead, got {other:?}"),
+    }
+    assert!(matches!(
+        bus.discard("c", 0).await,
+        Err(BusError::NotDead { offset: 0, .. })
+    ));
+    let gone = bus.discard("c", 2).await.expect("discard");
+    assert_eq!(
+        (gone.offset, gone.reason.as_str(), gone.event.id.as_str()),
+        (2, "kept", "uid-2")
+    );
+    assert!(bus.dead_letters("c").await.expect("letters").is_empty());
+    drop(bus);
+    // the replay entry survives a restart with its marker
+    let bus = LocalBus::open(dir.path()).expect("reopen");
+    let again = bus.read(3, 10).await.expect("read");
+    assert_eq!(again, replayed);
 }
 
 #[tokio::test]

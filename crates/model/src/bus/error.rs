@@ -81,6 +81,17 @@ pub enum BusError {
         /// The current head.
         head: u64,
     },
+    /// A dead-letter operation named an offset that is not in the consumer's
+    /// dead-letter list (never parked, already replayed or discarded).
+    #[error("local bus {path}: consumer '{consumer}' has no dead letter at offset {offset}")]
+    NotDead {
+        /// The journal file.
+        path: PathBuf,
+        /// The consumer name.
+        consumer: String,
+        /// The offset given.
+        offset: u64,
+    },
     /// The writer thread is gone (it panicked or the process is shutting down).
     #[error("local bus {path}: the writer thread has stopped; restart the process")]
     Closed {

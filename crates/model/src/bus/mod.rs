@@ -7,7 +7,10 @@
 //!   writer thread: everything queued goes into one transaction and one fsync.
 //! - Consumers read from an offset, then [`ack`](LocalBus::ack) the next offset
 //!   to process; an event they give up on is parked with
-//!   [`dead_letter`](LocalBus::dead_letter) (which acks past it in the same commit).
+//!   [`dead_letter`](LocalBus::dead_letter) (which acks past it in the same commit)
+//!   or [`park`](LocalBus::park) (which leaves the acknowledgement to the
+//!   consumer). A dead letter can be [`replay`](LocalBus::replay)ed (appended
+//!   again, for its consumer alone) or [`discard`](LocalBus::discard)ed.
 //! - Offsets never repeat or go back, across restarts. The file is locked: a
 //!   second process opening the same directory gets [`BusError::Locked`].
 //! - Old events go only through [`prune`](LocalBus::prune): those every
@@ -106,6 +109,35 @@ pub struct BusRecord {
     pub offset: u64,
     /// The event as appended.
     pub event: CloudEvent,
+    /// Set when this entry is a dead letter put back by [`LocalBus::replay`]:
+    /// it is for that consumer only (the others pass over it).
+    pub replay: Option<Replay>,
+}
+
+impl BusRecord {
+    /// An ordinary entry (not a replay).
+    pub fn new(offset: u64, event: CloudEvent) -> Self {
+        Self {
+            offset,
+            event,
+            replay: None,
+        }
+    }
+
+    /// True when `consumer` should handle this entry: every ordinary entry,
+    /// and the replays made for `consumer`.
+    pub fn is_for(&self, consumer: &str) -> bool {
+        self.replay.as_ref().is_none_or(|r| r.consumer == consumer)
+    }
+}
+
+/// Where a replayed dead letter came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Replay {
+    /// The consumer that parked it and for which it is replayed.
+    pub consumer: String,
+    /// The offset it was parked at.
+    pub of: u64,
 }
 
 /// Where an [`append_once`](LocalBus::append_once) landed.
@@ -358,6 +390,16 @@ impl LocalBus {
     /// Atomically parks `record` in `consumer`'s dead-letter list with `reason`
     /// and acks past it (next = record.offset + 1). Durable on return.
     pub async fn dead_letter(&self, consumer: &str, record: &BusRecord, reason: &str) -> Result<(), BusError> {
+        self.submit_dead_letter(consumer, record, reason, true).await
+    }
+
+    async fn submit_dead_letter(
+        &self,
+        consumer: &str,
+        record: &BusRecord,
+        reason: &str,
+        ack: bool,
+    ) -> Result<(), BusError> {
         let stored = StoredDeadLetter {
             reason: reason.to_owned(),
             at: now_rfc3339(),
@@ -374,10 +416,76 @@ impl LocalBus {
             consumer,
             offset,
             record: bytes,
+            ack,
             reply,
         })
         .await
         .map(|_| ())
+    }
+
+    /// Durably parks `record` in `consumer`'s dead-letter list with `reason`,
+    /// without moving the consumer's acknowledgement: for consumers that
+    /// acknowledge by watermark, whose acknowledgement passes the offset once
+    /// everything before it is done too. Parking the same offset again
+    /// replaces the entry (a redelivery after a crash parks it once).
+    pub async fn park(&self, consumer: &str, record: &BusRecord, reason: &str) -> Result<(), BusError> {
+        self.submit_dead_letter(consumer, record, reason, false).await
+    }
+
+    /// `consumer`'s dead letter at `offset`, if there is one.
+    pub async fn dead_letter_at(&self, consumer: &str, offset: u64) -> Result<Option<DeadLetter>, BusError> {
+        let consumer = consumer.to_owned();
+        self.blocking("dead_letter", move |db, path| {
+            store::read_dead_letter(db, path, &consumer, offset)
+        })
+        .await
+    }
+
+    /// Puts `consumer`'s dead letter at `offset` back in the journal, in one
+    /// commit: the letter leaves the list and its event (same id, same data)
+    /// is appended at the head as a [`Replay`] for `consumer` alone. Returns
+    /// the new offset. No such letter is [`BusError::NotDead`].
+    ///
+    /// ```
+    /// use commerce_kit_model::bus::{BusError, LocalBus};
+    /// use commerce_kit_model::cloudevent::CloudEvent;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let bus = LocalBus::open(dir.path()).unwrap();
+    /// bus.append(&CloudEvent::new("e1", "s", "t", serde_json::json!({}))).await.unwrap();
+    /// let record = bus.read(0, 1).await.unwrap().remove(0);
+    /// bus.dead_letter("c", &record, "ERP said 400").await.unwrap();
+    ///
+    /// let offset = bus.replay("c", 0).await.unwrap();
+    /// let again = bus.read(offset, 1).await.unwrap().remove(0);
+    /// assert_eq!((again.event.id.as_str(), again.replay.unwrap().of), ("e1", 0));
+    /// assert!(bus.dead_letters("c").await.unwrap().is_empty());
+    /// assert!(matches!(bus.replay("c", 0).await, Err(BusError::NotDead { .. })));
+    /// # });
+    /// ```
+    pub async fn replay(&self, consumer: &str, offset: u64) -> Result<u64, BusError> {
+        let consumer = consumer.to_owned();
+        let appended = self
+            .submit(|reply| Op::Replay {
+                consumer,
+                offset,
+                reply,
+            })
+            .await?;
+        Ok(appended.offset)
+    }
+
+    /// Removes `consumer`'s dead letter at `offset` for good and returns it.
+    /// No such letter is [`BusError::NotDead`].
+    pub async fn discard(&self, consumer: &str, offset: u64) -> Result<DeadLetter, BusError> {
+        let consumer = consumer.to_owned();
+        self.submit(|reply| Op::Discard {
+            consumer,
+            offset,
+            reply,
+        })
+        .await
     }
 
     /// The consumer's dead letters, oldest first.

@@ -5,7 +5,7 @@ use std::path::Path;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use super::{BusError, BusRecord, DeadLetter};
+use super::{BusError, BusRecord, DeadLetter, Replay};
 use crate::cloudevent::CloudEvent;
 
 /// offset → the event's JSON bytes.
@@ -40,6 +40,19 @@ pub(super) struct StoredDeadLetter {
     pub at: String,
     pub event: CloudEvent,
 }
+
+/// How a replayed dead letter is stored in `EVENTS`: the event with the
+/// consumer it is for and the offset it was parked at. Its JSON starts with
+/// [`REPLAY_PREFIX`], which an event's JSON never does (a serialized
+/// `CloudEvent` starts with its `specversion`).
+#[derive(Serialize, Deserialize)]
+pub(super) struct StoredReplay {
+    pub replay: Replay,
+    pub event: CloudEvent,
+}
+
+/// The first bytes of a [`StoredReplay`]'s JSON.
+pub(super) const REPLAY_PREFIX: &[u8] = b"{\"replay\":";
 
 /// A storage library error as a [`BusError`]: a damaged page is
 /// [`BusError::Damaged`] (retrying cannot help), anything else `Storage`.
@@ -95,8 +108,7 @@ pub(super) fn read_events(db: &Database, path: &Path, from: u64, max: usize) -> 
     for entry in table.range(from..).map_err(|e| storage(path, "read", e))?.take(max) {
         let (key, value) = entry.map_err(|e| storage(path, "read", e))?;
         let offset = key.value();
-        let event = decode(path, offset, value.value())?;
-        out.push(BusRecord { offset, event });
+        out.push(decode(path, offset, value.value())?);
     }
     Ok(out)
 }
@@ -120,12 +132,7 @@ pub(super) fn read_dead_letters(db: &Database, path: &Path, consumer: &str) -> R
     for entry in range {
         let (key, value) = entry.map_err(|e| storage(path, "dead_letters", e))?;
         let offset = key.value().1;
-        let stored: StoredDeadLetter = serde_json::from_slice(value.value()).map_err(|e| BusError::Damaged {
-            path: path.to_owned(),
-            detail: format!(
-                "the dead letter of consumer '{consumer}' at offset {offset} is not the JSON the bus wrote: {e}"
-            ),
-        })?;
+        let stored = decode_dead_letter(path, consumer, offset, value.value())?;
         out.push(DeadLetter {
             offset,
             event: stored.event,
@@ -136,9 +143,62 @@ pub(super) fn read_dead_letters(db: &Database, path: &Path, consumer: &str) -> R
     Ok(out)
 }
 
-fn decode(path: &Path, offset: u64, bytes: &[u8]) -> Result<CloudEvent, BusError> {
+/// The dead letter of `consumer` at `offset`, if there is one.
+pub(super) fn read_dead_letter(
+    db: &Database,
+    path: &Path,
+    consumer: &str,
+    offset: u64,
+) -> Result<Option<DeadLetter>, BusError> {
+    let txn = db.begin_read().map_err(|e| storage(path, "dead_letter", e))?;
+    let table = txn.open_table(DEAD).map_err(|e| storage(path, "dead_letter", e))?;
+    let Some(value) = table
+        .get((consumer, offset))
+        .map_err(|e| storage(path, "dead_letter", e))?
+    else {
+        return Ok(None);
+    };
+    let stored = decode_dead_letter(path, consumer, offset, value.value())?;
+    Ok(Some(DeadLetter {
+        offset,
+        event: stored.event,
+        reason: stored.reason,
+        at: stored.at,
+    }))
+}
+
+/// A stored dead letter's JSON.
+pub(super) fn decode_dead_letter(
+    path: &Path,
+    consumer: &str,
+    offset: u64,
+    bytes: &[u8],
+) -> Result<StoredDeadLetter, BusError> {
     serde_json::from_slice(bytes).map_err(|e| BusError::Damaged {
         path: path.to_owned(),
+        detail: format!(
+            "the dead letter of consumer '{consumer}' at offset {offset} is not the JSON the bus wrote: {e}"
+        ),
+    })
+}
+
+/// A stored journal entry: an event, or a replayed dead letter ([`StoredReplay`]).
+pub(super) fn decode(path: &Path, offset: u64, bytes: &[u8]) -> Result<BusRecord, BusError> {
+    let damaged = |e: serde_json::Error| BusError::Damaged {
+        path: path.to_owned(),
         detail: format!("the event at offset {offset} is not the JSON the bus wrote: {e}"),
+    };
+    if bytes.starts_with(REPLAY_PREFIX) {
+        let stored: StoredReplay = serde_json::from_slice(bytes).map_err(damaged)?;
+        return Ok(BusRecord {
+            offset,
+            event: stored.event,
+            replay: Some(stored.replay),
+        });
+    }
+    Ok(BusRecord {
+        offset,
+        event: serde_json::from_slice(bytes).map_err(damaged)?,
+        replay: None,
     })
 }

@@ -27,8 +27,8 @@ use redb::{Database, ReadableTable};
 use tokio::sync::{oneshot, watch};
 
 use super::health::{HealthState, Side};
-use super::store::{ACKS, CHECKPOINTS, DEAD, EVENTS, KEYS, META, META_NEXT, storage};
-use super::{Appended, BusError, HeldBack, Slot, integrity};
+use super::store::{ACKS, CHECKPOINTS, DEAD, EVENTS, KEYS, META, META_NEXT, StoredReplay, decode_dead_letter, storage};
+use super::{Appended, BusError, DeadLetter, HeldBack, Replay, Slot, integrity};
 
 /// Most requests applied in one transaction.
 pub(super) const MAX_BATCH: usize = 4096;
@@ -69,7 +69,21 @@ pub(super) enum Op {
         consumer: String,
         offset: u64,
         record: Vec<u8>,
+        /// Also moves the consumer's acknowledgement past the offset.
+        ack: bool,
         reply: oneshot::Sender<Result<(), BusError>>,
+    },
+    /// Moves a dead letter back into the journal, for its consumer alone.
+    Replay {
+        consumer: String,
+        offset: u64,
+        reply: oneshot::Sender<Result<Appended, BusError>>,
+    },
+    /// Removes a dead letter.
+    Discard {
+        consumer: String,
+        offset: u64,
+        reply: oneshot::Sender<Result<DeadLetter, BusError>>,
     },
     /// A retention step; never part of a batch's transaction.
     Prune(PruneOp),
@@ -121,7 +135,25 @@ pub(super) struct KeysStep {
 /// for a repeated key, the earlier) offset of an append and whether it was a
 /// duplicate, the consumer's next offset after an ack or dead letter, or why
 /// the op was refused.
-type Outcome = Result<(u64, bool), BusError>;
+type Outcome = Result<Done, BusError>;
+
+/// What a successful op resolved to.
+pub(super) struct Done {
+    offset: u64,
+    duplicate: bool,
+    /// The letter a discard removed.
+    letter: Option<DeadLetter>,
+}
+
+impl Done {
+    fn at(offset: u64, duplicate: bool) -> Self {
+        Self {
+            offset,
+            duplicate,
+            letter: None,
+        }
+    }
+}
 
 pub(super) struct Writer {
     /// The open file; `None` only while broken and the reopen failed.
@@ -518,13 +550,13 @@ impl Writer {
                             _ => None,
                         };
                         match earlier {
-                            Some(offset) => Ok((offset, true)),
+                            Some(offset) => Ok(Done::at(offset, true)),
                             None => {
                                 events
                                     .insert(next, bytes.as_slice())
                                     .map_err(|e| storage(path, "append", e))?;
                                 next += 1;
-                                Ok((next - 1, false))
+                                Ok(Done::at(next - 1, false))
                             }
                         }
                     }
@@ -532,7 +564,7 @@ impl Writer {
                         if *to > next {
                             Err(self.beyond_head(consumer, *to, next))
                         } else {
-                            Ok((
+                            Ok(Done::at(
                                 advance(acks, consumer, *to).map_err(|e| storage(path, "ack", e))?,
                                 false,
                             ))
@@ -543,6 +575,7 @@ impl Writer {
                             consumer,
                             offset,
                             record,
+                            ack,
                             ..
                         },
                         Some((acks, dead)),
@@ -552,16 +585,67 @@ impl Writer {
                         } else {
                             dead.insert((consumer.as_str(), *offset), record.as_slice())
                                 .map_err(|e| storage(path, "dead_letter", e))?;
-                            let acked =
-                                advance(acks, consumer, offset + 1).map_err(|e| storage(path, "dead_letter", e))?;
-                            Ok((acked, false))
+                            let acked = if *ack {
+                                advance(acks, consumer, offset + 1).map_err(|e| storage(path, "dead_letter", e))?
+                            } else {
+                                *offset
+                            };
+                            Ok(Done::at(acked, false))
+                        }
+                    }
+                    (Op::Replay { consumer, offset, .. }, Some((_, dead))) => {
+                        match dead
+                            .remove((consumer.as_str(), *offset))
+                            .map_err(|e| storage(path, "replay", e))?
+                        {
+                            None => Err(self.not_dead(consumer, *offset)),
+                            Some(bytes) => {
+                                let stored = decode_dead_letter(path, consumer, *offset, bytes.value())?;
+                                let replay = StoredReplay {
+                                    replay: Replay {
+                                        consumer: consumer.clone(),
+                                        of: *offset,
+                                    },
+                                    event: stored.event,
+                                };
+                                let bytes = serde_json::to_vec(&replay).map_err(|e| BusError::Encode {
+                                    path: path.clone(),
+                                    id: replay.event.id.clone(),
+                                    reason: e.to_string(),
+                                })?;
+                                events
+                                    .insert(next, bytes.as_slice())
+                                    .map_err(|e| storage(path, "replay", e))?;
+                                next += 1;
+                                Ok(Done::at(next - 1, false))
+                            }
+                        }
+                    }
+                    (Op::Discard { consumer, offset, .. }, Some((_, dead))) => {
+                        match dead
+                            .remove((consumer.as_str(), *offset))
+                            .map_err(|e| storage(path, "discard", e))?
+                        {
+                            None => Err(self.not_dead(consumer, *offset)),
+                            Some(bytes) => {
+                                let stored = decode_dead_letter(path, consumer, *offset, bytes.value())?;
+                                Ok(Done {
+                                    offset: *offset,
+                                    duplicate: false,
+                                    letter: Some(DeadLetter {
+                                        offset: *offset,
+                                        event: stored.event,
+                                        reason: stored.reason,
+                                        at: stored.at,
+                                    }),
+                                })
+                            }
                         }
                     }
                     // Unreachable: the tables are open whenever the batch holds an ack or a
                     // dead letter, and prune steps never join a batch.
-                    (Op::Ack { .. } | Op::DeadLetter { .. }, None) | (Op::Prune(_), _) => {
-                        Err(BusError::Closed { path: path.clone() })
-                    }
+                    (Op::Ack { .. } | Op::DeadLetter { .. } | Op::Replay { .. } | Op::Discard { .. }, None)
+                    | (Op::Prune(_), _) => Err(BusError::Closed { path: path.clone() }),
                 };
                 outcomes.push(outcome);
             }
@@ -583,6 +667,14 @@ impl Writer {
         self.db.as_deref().ok_or_else(|| BusError::Closed {
             path: self.path.clone(),
         })
+    }
+
+    fn not_dead(&self, consumer: &str, offset: u64) -> BusError {
+        BusError::NotDead {
+            path: self.path.clone(),
+            consumer: consumer.to_owned(),
+            offset,
+        }
     }
 
     fn beyond_head(&self, consumer: &str, next: u64, head: u64) -> BusError {
@@ -609,11 +701,28 @@ fn advance(acks: &mut redb::Table<'_, &str, u64>, consumer: &str, to: u64) -> Re
 /// Sends the result to the waiter (a waiter that gave up is ignored).
 fn answer(op: Op, result: Outcome) {
     match op {
-        Op::Append { reply, .. } => {
-            let _ = reply.send(result.map(|(offset, duplicate)| Appended { offset, duplicate }));
+        Op::Append { reply, .. } | Op::Replay { reply, .. } => {
+            let _ = reply.send(result.map(|done| Appended {
+                offset: done.offset,
+                duplicate: done.duplicate,
+            }));
         }
         Op::Ack { reply, .. } | Op::DeadLetter { reply, .. } => {
             let _ = reply.send(result.map(|_| ()));
+        }
+        Op::Discard {
+            reply,
+            offset,
+            consumer,
+        } => {
+            // A discard's outcome always carries its letter; the error arm is not reached.
+            let _ = reply.send(result.and_then(|done| {
+                done.letter.ok_or(BusError::NotDead {
+                    path: PathBuf::new(),
+                    consumer,
+                    offset,
+                })
+            }));
         }
         // Only answered here when refused (a broken writer); otherwise run by `prune`.
         Op::Prune(PruneOp::Events { reply, .. }) => {
