@@ -23,6 +23,10 @@
 //! | `--events-local-retry-initial-ms MS` | `EVENTS_LOCAL_RETRY_INITIAL_MS` | 500 |
 //! | `--events-local-retry-max-ms MS` | `EVENTS_LOCAL_RETRY_MAX_MS` | 60000 |
 //! | `--bus-retention-hours HOURS` | `BUS_RETENTION_HOURS` | 168 (7 days; 0 keeps every event) |
+//! | `--events-concurrency N` | `EVENTS_CONCURRENCY` | 32 |
+//! | `--events-window N` | `EVENTS_WINDOW` | 10000 |
+//! | `--events-order-keys RULES` | `EVENTS_ORDER_KEYS` | the starter kit's entity keys only |
+//! | `--admin-token TOKEN` | `ADMIN_TOKEN` | none: no dead-letter admin API |
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,6 +48,7 @@ use commerce_kit_events::handler::EventHandler;
 use commerce_kit_events::handlers::{ForwardingHandler, ForwardingOptions, LoggingHandler};
 use commerce_kit_events::local::{DEFAULT_CONSUMER_NAME, LocalOptions};
 use commerce_kit_events::loop_guard::LoopGuardRule;
+use commerce_kit_events::ordering::{OrderingKeys, parse_rules};
 use commerce_kit_events::service::ConsumerService;
 use commerce_kit_model::bus::LocalBus;
 
@@ -147,6 +152,26 @@ pub struct ConsumerArgs {
     /// from the journal (checked hourly); 0 keeps every event forever.
     #[arg(long, env = "BUS_RETENTION_HOURS", default_value_t = 168, value_name = "HOURS")]
     pub bus_retention_hours: u64,
+
+    /// Local bus: events handled at the same time at most (events sharing an ordering key are
+    /// always handled one at a time, in journal order).
+    #[arg(long, env = "EVENTS_CONCURRENCY", default_value_t = commerce_kit_events::local::DEFAULT_CONCURRENCY, value_name = "N")]
+    pub events_concurrency: usize,
+
+    /// Local bus: how many events past its acknowledgement the loop reads; the most a crash
+    /// hands over again, and how far other keys go on past an event that keeps failing.
+    #[arg(long, env = "EVENTS_WINDOW", default_value_t = commerce_kit_events::local::DEFAULT_WINDOW, value_name = "N")]
+    pub events_window: usize,
+
+    /// Local bus: ordering keys of custom events, `<event type>=<entity>:<field>[|<field>…]`
+    /// separated by ';' (they take precedence over the built-in keys of the starter kit's events).
+    #[arg(long, env = "EVENTS_ORDER_KEYS", value_name = "RULES")]
+    pub events_order_keys: Option<String>,
+
+    /// Token of the dead-letter admin API (`/admin/dead-letters`, local bus only; at least 16
+    /// characters); without it the API is not served.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub admin_token: Option<SecretString>,
 }
 
 fn positive(value: u64, flag: &str, env: &str) -> Result<u64, ConfigError> {
@@ -355,7 +380,29 @@ impl ConsumerArgs {
                 "must be at least --events-local-retry-initial-ms (EVENTS_LOCAL_RETRY_INITIAL_MS)",
             ));
         }
+        let concurrency = positive(
+            self.events_concurrency as u64,
+            "--events-concurrency",
+            "EVENTS_CONCURRENCY",
+        )?;
+        let window = positive(self.events_window as u64, "--events-window", "EVENTS_WINDOW")?;
+        if window < concurrency {
+            return Err(ConfigError::setting(
+                "--events-window",
+                "EVENTS_WINDOW",
+                "must be at least --events-concurrency (EVENTS_CONCURRENCY)",
+            ));
+        }
+        let mut ordering = OrderingKeys::starter_kit();
+        if let Some(spec) = &self.events_order_keys {
+            let rules = parse_rules(spec)
+                .map_err(|e| ConfigError::setting("--events-order-keys", "EVENTS_ORDER_KEYS", e.to_string()))?;
+            ordering = ordering.with_rules(rules);
+        }
         Ok(LocalOptions {
+            concurrency: concurrency as usize,
+            window: window as usize,
+            ordering,
             consumer_name: self.events_consumer_name.trim().to_owned(),
             max_attempts: attempts as u32,
             initial_backoff: Duration::from_millis(initial),
@@ -384,6 +431,7 @@ impl ConsumerArgs {
     pub fn build_with(&self, consumer: Consumer, bus: Option<LocalBus>) -> Result<ConsumerService, ConfigError> {
         let delivery = Delivery::new(consumer, self.delivery_options()?);
         let local = self.local_options()?;
+        let admin = self.admin_token()?;
         tracing::info!(
             verify_signatures = delivery.options().is_verified(),
             fallback = if self.events_forward_url.is_some() {
@@ -392,9 +440,33 @@ impl ConsumerArgs {
                 "logging"
             },
             local_bus = bus.is_some(),
+            concurrency = local.concurrency,
             "events consumer ready on GET|POST /events"
         );
-        Ok(ConsumerService::new(delivery, bus, local))
+        let has_bus = bus.is_some();
+        let mut service = ConsumerService::new(delivery, bus, local);
+        match admin {
+            Some(token) if has_bus => {
+                tracing::info!("dead-letter admin API on /admin/dead-letters (Authorization: Bearer <ADMIN_TOKEN>)");
+                service = service.with_admin_token(token);
+            }
+            Some(_) => tracing::warn!("ADMIN_TOKEN is set but there is no local bus: no dead-letter admin API"),
+            None => {}
+        }
+        Ok(service)
+    }
+
+    /// The admin token, at least 16 characters when set.
+    pub fn admin_token(&self) -> Result<Option<SecretString>, ConfigError> {
+        use secrecy::ExposeSecret;
+        match &self.admin_token {
+            Some(token) if token.expose_secret().trim().chars().count() < 16 => Err(ConfigError::setting(
+                "--admin-token",
+                "ADMIN_TOKEN",
+                "must be at least 16 characters (e.g. `openssl rand -hex 24`)",
+            )),
+            other => Ok(other.clone()),
+        }
     }
 }
 

@@ -40,6 +40,7 @@
 //! `typed`) → `handler`, `error`.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod consumer;
 pub mod dedupe;
 pub mod delivery;
@@ -49,6 +50,7 @@ pub mod handlers;
 mod keys;
 pub mod local;
 pub mod loop_guard;
+pub mod ordering;
 pub mod pipeline;
 pub mod service;
 #[cfg(feature = "test-util")]

@@ -46,15 +46,21 @@
 //! finish (bounded by the handler deadline), interrupts backoff waits, and
 //! returns; the next start resumes from the last acknowledged offset.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
 
-use crate::bus::{BusError, BusRecord, LocalBus};
+use crate::bus::{AckState, BusError, BusRecord, LocalBus};
 use crate::consumer::Consumer;
 use crate::handler::{DeliverySource, EventContext};
+use crate::ordering::OrderingKeys;
 
 /// Consumer name under which the loop acknowledges and dead-letters by default.
 pub const DEFAULT_CONSUMER_NAME: &str = "events-consumer";
@@ -76,7 +82,27 @@ pub struct LocalOptions {
     pub retention: Option<Duration>,
     /// How often old events are removed (the first time at start).
     pub prune_every: Duration,
+    /// Events handled at the same time at most (`EVENTS_CONCURRENCY`, 32).
+    pub concurrency: usize,
+    /// How far past its acknowledgement the loop reads (`EVENTS_WINDOW`,
+    /// 10,000 events): the bound of what a crash hands over again, and how
+    /// far the other keys go on past an event that keeps failing.
+    pub window: usize,
+    /// Records kept in memory for events waiting on their key or a retry;
+    /// past it they are read again from the journal when their turn comes.
+    pub buffered: usize,
+    /// The ordering keys (see [`crate::ordering`]).
+    pub ordering: OrderingKeys,
+    /// The shortest time between two acknowledgement writes (each one a
+    /// durable commit): 10 ms.
+    pub ack_interval: Duration,
 }
+
+/// Default [`LocalOptions::concurrency`].
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// Default [`LocalOptions::window`].
+pub const DEFAULT_WINDOW: usize = 10_000;
 
 /// Default [`LocalOptions::retention`]: 7 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -91,6 +117,11 @@ impl Default for LocalOptions {
             read_batch: 64,
             retention: Some(DEFAULT_RETENTION),
             prune_every: Duration::from_secs(3600),
+            concurrency: DEFAULT_CONCURRENCY,
+            window: DEFAULT_WINDOW,
+            buffered: 1024,
+            ordering: OrderingKeys::starter_kit(),
+            ack_interval: Duration::from_millis(10),
         }
     }
 }
@@ -237,100 +268,312 @@ where
     }
 }
 
+/// Upper bound of the finished ranges recorded with an acknowledgement: past
+/// them, finished events are handled again after a crash (still within the window).
+const MAX_DONE_RANGES: usize = 1024;
+
 async fn run(consumer: Consumer, bus: LocalBus, options: LocalOptions, mut stop: watch::Receiver<bool>) {
     let name = options.consumer_name.clone();
-    let Some(mut next) = persist("read of the acknowledged offset", &options, &mut stop, || {
-        bus.acked(&name)
+    let Some(state) = persist("read of the acknowledged offset", &options, &mut stop, || {
+        bus.ack_state(&name)
     })
     .await
     else {
         return;
     };
-    let mut acks = Acks {
-        consumer: name.clone(),
-        durable: next,
-        pending: next,
-    };
+    let options = Arc::new(options);
+    let concurrency = options.concurrency.max(1);
+    let readahead = concurrency * 2 + options.read_batch.max(1);
+    let mut sched = Scheduler::new(name.clone(), options.ordering.clone(), options.buffered, &state);
+    let mut acks = AckWriter::new(name.clone(), state.next);
+    let mut tasks: JoinSet<Finished> = JoinSet::new();
+    let mut timers: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
+    let mut reads = Reads::default();
     let mut head = bus.subscribe();
-    tracing::info!(consumer = %name, from = next, head = bus.head(), "local bus consumer started");
+    tracing::info!(
+        consumer = %name,
+        from = state.next,
+        finished_above = state.done.iter().map(|r| r.end - r.start).sum::<u64>(),
+        head = bus.head(),
+        concurrency,
+        window = options.window,
+        "local bus consumer started"
+    );
     acks.report(&bus);
     metrics::counter!("commerce_kit_bus_dead_letters_total", "consumer" => name.clone()).increment(0);
+    let in_flight = metrics::gauge!("commerce_kit_bus_in_flight", "consumer" => name.clone());
     loop {
         if *stop.borrow() {
             break;
         }
+        while tasks.len() < concurrency {
+            let Some(start) = sched.take_ready() else { break };
+            tasks.spawn(handle(
+                consumer.clone(),
+                bus.clone(),
+                options.clone(),
+                start,
+                stop.clone(),
+            ));
+        }
+        in_flight.set(tasks.len() as f64);
         let current_head = *head.borrow_and_update();
-        // Lag as it stands when the loop looks at the journal again.
-        acks.report(&bus);
-        if next >= current_head {
-            tokio::select! {
-                changed = head.changed() => if changed.is_err() { break },
-                _ = stop.changed() => {}
-            }
-            continue;
+        let unacked = sched.end.saturating_sub(acks.durable) as usize;
+        let room = options.window.max(1).saturating_sub(unacked);
+        let may_read = reads.retry_at.is_none_or(|at| Instant::now() >= at);
+        if reads.task.is_none()
+            && may_read
+            && sched.end < current_head
+            && room > 0
+            && sched.ready_len() + tasks.len() < readahead
+        {
+            let (bus, from, max) = (bus.clone(), sched.end, room.min(options.read_batch.max(1)));
+            reads.task = Some(tokio::spawn(async move { bus.read(from, max).await }));
         }
-        let batch = options.read_batch.max(1);
-        let Some(records) = persist("read", &options, &mut stop, || bus.read(next, batch)).await else {
-            break;
-        };
-        if records.is_empty() {
-            // head is ahead but nothing readable yet: do not spin.
-            if sleep_or_stop(&mut stop, Duration::from_millis(50)).await {
-                break;
+        let due = timers.peek().map(|Reverse((at, _))| *at);
+        tokio::select! {
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                finish(joined, &mut sched, &mut timers, &options);
+                acks.changed(&sched, options.ack_interval);
             }
-            continue;
-        }
-        for record in records {
-            match process(&consumer, &bus, &options, &record, &mut acks, &mut stop).await {
-                Processed::Handled => acks.pending = record.offset + 1,
-                Processed::Parked => {
-                    acks.durable = record.offset + 1;
-                    acks.pending = acks.durable;
+            () = sleep_until_some(due), if due.is_some() => {
+                let now = Instant::now();
+                while let Some(Reverse((at, offset))) = timers.peek().copied() {
+                    if at > now {
+                        break;
+                    }
+                    timers.pop();
+                    sched.retry_due(offset);
                 }
-                Processed::Stopped => break,
             }
-            next = record.offset + 1;
-            if *stop.borrow() {
-                break;
+            Some(read) = wait_some(&mut reads.task), if reads.task.is_some() => {
+                if let Some(records) = reads.done(read, &options) {
+                    for record in records {
+                        sched.add(record);
+                    }
+                    acks.changed(&sched, options.ack_interval);
+                }
             }
-        }
-        if !acks.flush(&bus, &options, &mut stop).await {
-            break;
+            () = sleep_until_some(reads.retry_at), if reads.retry_at.is_some() && reads.task.is_none() => {
+                reads.retry_at = None;
+            }
+            () = sleep_until_some(acks.due), if acks.due.is_some() && acks.writing.is_none() => {
+                acks.write(&bus, &sched);
+            }
+            Some(written) = wait_some(&mut acks.writing), if acks.writing.is_some() => {
+                acks.written(written, &bus, &options, &sched);
+            }
+            changed = head.changed() => if changed.is_err() { break },
+            _ = stop.changed() => {}
         }
     }
-    // A stop interrupts retry waits only: what was handled is acknowledged
-    // (one last try when a stop cut the flush's retries short).
-    if acks.pending > acks.durable {
-        if let Err(err) = bus.ack(&name, acks.pending).await {
-            tracing::warn!(error = %err, next = acks.pending, "local bus: last acknowledgement failed; handled events will be redelivered");
-        } else {
-            acks.durable = acks.pending;
+    // A stop interrupts retry waits and leaves what has not started; the
+    // events being handled finish (bounded by the handler deadline) and what
+    // was finished is acknowledged (one last try).
+    if let Some(read) = reads.task.take() {
+        read.abort();
+    }
+    while let Some(joined) = tasks.join_next().await {
+        finish(joined, &mut sched, &mut timers, &options);
+    }
+    in_flight.set(0.0);
+    if let Some(writing) = acks.writing.take() {
+        let written = writing.await;
+        acks.written(written, &bus, &options, &sched);
+    }
+    let (next, done) = sched.position();
+    if next > acks.durable || !done.is_empty() {
+        match bus.ack_with_done(&name, next, &done).await {
+            Ok(()) => acks.durable = next,
+            Err(err) => tracing::warn!(
+                error = %err,
+                next,
+                "local bus: last acknowledgement failed; finished events will be redelivered"
+            ),
         }
     }
     tracing::info!(consumer = %name, next = acks.durable, "local bus consumer stopped");
 }
 
-/// The loop's acknowledgement state: `durable` is on disk, `pending` (≥
-/// `durable`) is the next offset after the last handled event.
-struct Acks {
-    consumer: String,
-    durable: u64,
-    pending: u64,
+/// The journal read in progress, and when to try again after a failure.
+#[derive(Default)]
+struct Reads {
+    task: Option<JoinHandle<Result<Vec<BusRecord>, BusError>>>,
+    retry_at: Option<Instant>,
+    failures: u32,
 }
 
-impl Acks {
-    /// Writes the pending acknowledgement; false when a stop interrupted its retries.
-    async fn flush(&mut self, bus: &LocalBus, options: &LocalOptions, stop: &mut watch::Receiver<bool>) -> bool {
-        if self.pending <= self.durable {
-            return true;
+impl Reads {
+    /// The records read, or `None` after a failure (logged at error with the
+    /// count so far, retried after a backoff; the bus records it in
+    /// [`LocalBus::health`], which `GET /ready` reports). A damaged journal
+    /// ([`BusError::Damaged`]) does not heal by retrying: its message says what to do.
+    fn done(
+        &mut self,
+        read: Result<Result<Vec<BusRecord>, BusError>, tokio::task::JoinError>,
+        options: &LocalOptions,
+    ) -> Option<Vec<BusRecord>> {
+        let error = match read {
+            Ok(Ok(records)) => {
+                if self.failures > 0 {
+                    tracing::info!(
+                        failures = self.failures,
+                        "local bus read succeeded again; the consumer goes on"
+                    );
+                }
+                self.failures = 0;
+                if records.is_empty() {
+                    // head is ahead but nothing readable yet: do not spin.
+                    self.retry_at = Some(Instant::now() + Duration::from_millis(50));
+                }
+                return Some(records);
+            }
+            Ok(Err(err)) => err.to_string(),
+            Err(err) => format!("the read task failed: {err}"),
+        };
+        self.failures += 1;
+        let wait = options.backoff(self.failures);
+        tracing::error!(
+            error = %error,
+            failures = self.failures,
+            retry_in_ms = wait.as_millis() as u64,
+            "local bus read failed; the consumer finishes what it has, waits here and retries (GET /ready reports it)"
+        );
+        self.retry_at = Some(Instant::now() + wait);
+        None
+    }
+}
+
+/// Sleeps until `at` (forever when `None`; the branch is disabled then).
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The result of the task in `slot`, once it ends (it stays `None` after).
+async fn wait_some<T: Send + 'static>(slot: &mut Option<JoinHandle<T>>) -> Option<Result<T, tokio::task::JoinError>> {
+    let handle = slot.as_mut()?;
+    let result = handle.await;
+    *slot = None;
+    Some(result)
+}
+
+/// Applies a finished task to the schedule.
+fn finish(
+    joined: Result<Finished, tokio::task::JoinError>,
+    sched: &mut Scheduler,
+    timers: &mut BinaryHeap<Reverse<(Instant, u64)>>,
+    options: &LocalOptions,
+) {
+    let finished = match joined {
+        Ok(finished) => finished,
+        // The task only awaits the consumer (which catches handler panics) and the bus.
+        Err(err) => {
+            tracing::error!(error = %err, "local bus event task failed; the event is handled again after a restart");
+            return;
         }
-        let (name, next) = (self.consumer.as_str(), self.pending);
-        if persist("ack", options, stop, || bus.ack(name, next)).await.is_none() {
-            return false;
+    };
+    match finished {
+        Finished::Done { offset } => sched.complete(offset),
+        Finished::Retry { record, attempts } => {
+            let at = Instant::now() + options.backoff(attempts);
+            timers.push(Reverse((at, record.offset)));
+            sched.retry_later(*record, attempts);
         }
-        self.durable = next;
-        self.report(bus);
-        true
+        Finished::Stopped { offset } => sched.stopped(offset),
+    }
+}
+
+/// An acknowledgement write: the position written and how it went.
+type AckWrite = (u64, Vec<Range<u64>>, Result<(), BusError>);
+
+/// The acknowledgement: what is durable, the write in progress, when the next is due.
+struct AckWriter {
+    consumer: String,
+    /// On disk: every event below it is finished.
+    durable: u64,
+    /// The finished ranges on disk above `durable` were written (for "changed").
+    durable_done: Vec<Range<u64>>,
+    /// The write in progress, and the position it writes.
+    writing: Option<JoinHandle<AckWrite>>,
+    /// When the next write is due (`None`: nothing to write).
+    due: Option<Instant>,
+    /// When the last write started.
+    last: Instant,
+    /// Consecutive failed writes.
+    failures: u32,
+}
+
+impl AckWriter {
+    fn new(consumer: String, durable: u64) -> Self {
+        Self {
+            consumer,
+            durable,
+            durable_done: Vec::new(),
+            writing: None,
+            due: None,
+            last: Instant::now(),
+            failures: 0,
+        }
+    }
+
+    /// Schedules a write when the position moved: at most one every `interval`.
+    fn changed(&mut self, sched: &Scheduler, interval: Duration) {
+        if self.due.is_none() && (sched.watermark() > self.durable || sched.has_done_above()) {
+            self.due = Some((self.last + interval).max(Instant::now()));
+        }
+    }
+
+    fn write(&mut self, bus: &LocalBus, sched: &Scheduler) {
+        self.due = None;
+        let (next, done) = sched.position();
+        if next <= self.durable && done == self.durable_done {
+            return;
+        }
+        self.last = Instant::now();
+        let (bus, name) = (bus.clone(), self.consumer.clone());
+        self.writing = Some(tokio::spawn(async move {
+            let result = bus.ack_with_done(&name, next, &done).await;
+            (next, done, result)
+        }));
+    }
+
+    fn written(
+        &mut self,
+        written: Result<AckWrite, tokio::task::JoinError>,
+        bus: &LocalBus,
+        options: &LocalOptions,
+        sched: &Scheduler,
+    ) {
+        let error = match written {
+            Ok((next, done, Ok(()))) => {
+                if self.failures > 0 {
+                    tracing::info!(
+                        failures = self.failures,
+                        "local bus ack succeeded again; the consumer goes on"
+                    );
+                }
+                self.failures = 0;
+                self.durable = self.durable.max(next);
+                self.durable_done = done;
+                self.report(bus);
+                self.changed(sched, options.ack_interval);
+                return;
+            }
+            Ok((_, _, Err(err))) => err.to_string(),
+            Err(err) => format!("the write task failed: {err}"),
+        };
+        self.failures += 1;
+        let wait = options.backoff(self.failures);
+        tracing::error!(
+            error = %error,
+            failures = self.failures,
+            retry_in_ms = wait.as_millis() as u64,
+            "local bus ack failed; the consumer reads no further than its window and retries (GET /ready reports it)"
+        );
+        self.due = Some(Instant::now() + wait);
     }
 
     /// `commerce_kit_bus_acked_offset{consumer}` and `commerce_kit_bus_lag{consumer}`
@@ -343,78 +586,329 @@ impl Acks {
     }
 }
 
-/// How [`process`] left a record.
-enum Processed {
-    /// Handled successfully; to be acknowledged.
-    Handled,
-    /// Parked in the dead-letter list, which acknowledged past it.
-    Parked,
-    /// A stop interrupted a retry wait: not handled, redelivered next start.
-    Stopped,
+/// What a task did with its event.
+enum Finished {
+    /// Handled, or parked in the dead-letter list: finished.
+    Done { offset: u64 },
+    /// A retryable failure with attempts left: due again after the backoff.
+    Retry { record: Box<BusRecord>, attempts: u32 },
+    /// A stop came first: not finished, handled again after a restart.
+    Stopped { offset: u64 },
 }
 
-/// Dispatches one record until it is handled or dead-lettered, or a stop
-/// interrupts a retry wait.
-async fn process(
-    consumer: &Consumer,
-    bus: &LocalBus,
-    options: &LocalOptions,
-    record: &BusRecord,
-    acks: &mut Acks,
-    stop: &mut watch::Receiver<bool>,
-) -> Processed {
+/// An event handed to a task.
+struct Start {
+    offset: u64,
+    /// `None` when it was not kept in memory: the task reads it again.
+    record: Option<BusRecord>,
+    /// Attempts made so far.
+    attempts: u32,
+}
+
+/// Handles one event: one attempt, or parks it when it failed for good.
+async fn handle(
+    consumer: Consumer,
+    bus: LocalBus,
+    options: Arc<LocalOptions>,
+    start: Start,
+    mut stop: watch::Receiver<bool>,
+) -> Finished {
+    let Start {
+        offset,
+        record,
+        attempts,
+    } = start;
+    let record = match record {
+        Some(record) => record,
+        None => {
+            let read = persist("read", &options, &mut stop, || bus.read(offset, 1)).await;
+            match read.and_then(|mut r| r.pop().filter(|r| r.offset == offset)) {
+                Some(record) => record,
+                None if *stop.borrow() => return Finished::Stopped { offset },
+                None => {
+                    // Not reached: events are only removed once every consumer acknowledged them.
+                    tracing::error!(
+                        offset,
+                        "local bus: an unfinished event is no longer in the journal; passing over it"
+                    );
+                    return Finished::Done { offset };
+                }
+            }
+        }
+    };
     let name = options.consumer_name.as_str();
+    let mut ctx = EventContext::new(record.event.event_id().to_owned());
+    ctx.retry_count = (attempts > 0).then_some(attempts);
+    ctx.source = DeliverySource::LocalBus { offset };
+    let d = consumer.dispatch(record.event.clone(), ctx).await;
+    let attempts = attempts + 1;
+    tracing::info!(
+        offset,
+        event_type = %record.event.event_type,
+        event_id = %record.event.event_id(),
+        handler = d.handler.as_deref().unwrap_or("-"),
+        outcome = d.outcome.as_str(),
+        status = d.status.as_u16(),
+        attempt = attempts,
+        error = d.error_message(),
+        elapsed_ms = d.elapsed.as_millis() as u64,
+        "local bus event"
+    );
+    if d.is_success() {
+        return Finished::Done { offset };
+    }
     let max_attempts = options.max_attempts.max(1);
-    let mut attempt = 0u32;
-    loop {
-        let mut ctx = EventContext::new(record.event.event_id().to_owned());
-        ctx.retry_count = (attempt > 0).then_some(attempt);
-        ctx.source = DeliverySource::LocalBus { offset: record.offset };
-        let d = consumer.dispatch(record.event.clone(), ctx).await;
-        attempt += 1;
-        tracing::info!(
-            offset = record.offset,
-            event_type = %record.event.event_type,
-            event_id = %record.event.event_id(),
-            handler = d.handler.as_deref().unwrap_or("-"),
-            outcome = d.outcome.as_str(),
-            status = d.status.as_u16(),
-            attempt,
-            error = d.error_message(),
-            elapsed_ms = d.elapsed.as_millis() as u64,
-            "local bus event"
+    if d.is_retryable() && attempts < max_attempts {
+        tracing::warn!(
+            offset,
+            retry_in_ms = options.backoff(attempts).as_millis() as u64,
+            "retryable failure; the events with the same ordering key wait, the others go on"
         );
-        if d.is_success() {
-            return Processed::Handled;
+        return Finished::Retry {
+            record: Box::new(record),
+            attempts,
+        };
+    }
+    let detail = json!({"status": d.status.as_u16(), "error": d.error_message()}).to_string();
+    let reason = if d.is_retryable() {
+        format!("gave up after {attempts} attempts: {detail}")
+    } else {
+        format!("not retryable: {detail}")
+    };
+    tracing::warn!(offset, reason = %reason, "event parked in the dead-letter list");
+    match persist("dead_letter", &options, &mut stop, || bus.park(name, &record, &reason)).await {
+        Some(()) => {
+            metrics::counter!("commerce_kit_bus_dead_letters_total", "consumer" => name.to_owned()).increment(1);
+            Finished::Done { offset }
         }
-        if d.is_retryable() && attempt < max_attempts {
-            // The events handled before this one must not wait on it.
-            if !acks.flush(bus, options, stop).await {
-                return Processed::Stopped;
-            }
-            let wait = options.backoff(attempt);
-            tracing::warn!(
-                offset = record.offset,
-                retry_in_ms = wait.as_millis() as u64,
-                "retryable failure; the events behind this one wait"
-            );
-            if sleep_or_stop(stop, wait).await {
-                return Processed::Stopped;
-            }
-            continue;
+        None => Finished::Stopped { offset },
+    }
+}
+
+/// Where an unfinished event stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// An earlier event shares one of its keys.
+    Blocked,
+    /// First in line for each of its keys; waiting for a free task.
+    Ready,
+    /// A task has it.
+    Running,
+    /// Failed, retryable; due again after its backoff.
+    Retrying,
+}
+
+/// An event read and not finished.
+struct Entry {
+    keys: Vec<String>,
+    state: State,
+    record: Option<BusRecord>,
+    /// True when `record` counts against [`LocalOptions::buffered`].
+    counted: bool,
+    attempts: u32,
+}
+
+/// Which events may run, in which order, and the acknowledgement watermark.
+struct Scheduler {
+    consumer: String,
+    ordering: OrderingKeys,
+    /// Cap of records kept for events neither ready nor running.
+    max_buffered: usize,
+    buffered: usize,
+    /// Offsets read and not yet below the watermark, ascending, with "finished".
+    slots: VecDeque<(u64, bool)>,
+    /// The next offset to read.
+    end: u64,
+    /// Finished before the start (the recorded ranges): passed over when read.
+    finished_before: Vec<Range<u64>>,
+    /// Per key, its unfinished events in journal order.
+    queues: HashMap<String, VecDeque<u64>>,
+    entries: HashMap<u64, Entry>,
+    ready: VecDeque<u64>,
+}
+
+impl Scheduler {
+    fn new(consumer: String, ordering: OrderingKeys, max_buffered: usize, state: &AckState) -> Self {
+        Self {
+            consumer,
+            ordering,
+            max_buffered,
+            buffered: 0,
+            slots: VecDeque::new(),
+            end: state.next,
+            finished_before: state.done.clone(),
+            queues: HashMap::new(),
+            entries: HashMap::new(),
+            ready: VecDeque::new(),
         }
-        let detail = json!({"status": d.status.as_u16(), "error": d.error_message()}).to_string();
-        let reason = if d.is_retryable() {
-            format!("gave up after {attempt} attempts: {detail}")
+    }
+
+    fn ready_len(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Every event below it is finished.
+    fn watermark(&self) -> u64 {
+        self.slots.front().map_or(self.end, |(offset, _)| *offset)
+    }
+
+    fn has_done_above(&self) -> bool {
+        self.slots.iter().any(|(_, done)| *done)
+    }
+
+    /// The watermark and the finished ranges above it (at most [`MAX_DONE_RANGES`]).
+    fn position(&self) -> (u64, Vec<Range<u64>>) {
+        let mut ranges: Vec<Range<u64>> = Vec::new();
+        for &(offset, done) in &self.slots {
+            if !done {
+                continue;
+            }
+            let full = ranges.len() == MAX_DONE_RANGES;
+            match ranges.last_mut() {
+                Some(last) if last.end == offset => last.end = offset + 1,
+                _ if full => break,
+                _ => ranges.push(offset..offset + 1),
+            }
+        }
+        (self.watermark(), ranges)
+    }
+
+    /// Takes a record read from the journal.
+    fn add(&mut self, record: BusRecord) {
+        let offset = record.offset;
+        self.end = offset + 1;
+        let finished = self.finished_before.iter().any(|r| r.contains(&offset));
+        if finished || !record.is_for(&self.consumer) {
+            self.slots.push_back((offset, true));
+            self.advance();
+            return;
+        }
+        self.slots.push_back((offset, false));
+        let keys = self.ordering.keys(&record.event);
+        for key in &keys {
+            self.queues.entry(key.clone()).or_default().push_back(offset);
+        }
+        let mut entry = Entry {
+            keys,
+            state: State::Blocked,
+            record: None,
+            counted: false,
+            attempts: 0,
+        };
+        if self.is_first(&entry.keys, offset) {
+            entry.state = State::Ready;
+            entry.record = Some(record);
+            self.ready.push_back(offset);
         } else {
-            format!("not retryable: {detail}")
+            self.keep(&mut entry, record);
+        }
+        self.entries.insert(offset, entry);
+    }
+
+    /// Keeps the record of a waiting event while under the cap.
+    fn keep(&mut self, entry: &mut Entry, record: BusRecord) {
+        if self.buffered < self.max_buffered {
+            self.buffered += 1;
+            entry.counted = true;
+            entry.record = Some(record);
+        }
+    }
+
+    fn is_first(&self, keys: &[String], offset: u64) -> bool {
+        keys.iter()
+            .all(|k| self.queues.get(k).and_then(|q| q.front()) == Some(&offset))
+    }
+
+    fn take_ready(&mut self) -> Option<Start> {
+        while let Some(offset) = self.ready.pop_front() {
+            let Some(entry) = self.entries.get_mut(&offset) else {
+                continue;
+            };
+            if entry.state != State::Ready {
+                continue;
+            }
+            entry.state = State::Running;
+            if entry.counted {
+                entry.counted = false;
+                self.buffered -= 1;
+            }
+            return Some(Start {
+                offset,
+                record: entry.record.take(),
+                attempts: entry.attempts,
+            });
+        }
+        None
+    }
+
+    fn retry_later(&mut self, record: BusRecord, attempts: u32) {
+        let offset = record.offset;
+        let Some(mut entry) = self.entries.remove(&offset) else {
+            return;
         };
-        tracing::warn!(offset = record.offset, reason = %reason, "event parked in the dead-letter list");
-        metrics::counter!("commerce_kit_bus_dead_letters_total", "consumer" => name.to_owned()).increment(1);
-        return match persist("dead_letter", options, stop, || bus.dead_letter(name, record, &reason)).await {
-            Some(()) => Processed::Parked,
-            None => Processed::Stopped,
+        entry.state = State::Retrying;
+        entry.attempts = attempts;
+        self.keep(&mut entry, record);
+        self.entries.insert(offset, entry);
+    }
+
+    fn retry_due(&mut self, offset: u64) {
+        if let Some(entry) = self.entries.get_mut(&offset)
+            && entry.state == State::Retrying
+        {
+            entry.state = State::Ready;
+            // A retry goes first: its key has been waiting longest.
+            self.ready.push_front(offset);
+        }
+    }
+
+    /// A task ended by a stop: the event stays unfinished.
+    fn stopped(&mut self, offset: u64) {
+        if let Some(entry) = self.entries.get_mut(&offset) {
+            entry.state = State::Retrying;
+        }
+    }
+
+    /// The event is finished: its keys move on, the watermark too.
+    fn complete(&mut self, offset: u64) {
+        let Some(entry) = self.entries.remove(&offset) else {
+            return;
         };
+        if entry.counted {
+            self.buffered -= 1;
+        }
+        for key in &entry.keys {
+            let Some(queue) = self.queues.get_mut(key) else {
+                continue;
+            };
+            if queue.front() == Some(&offset) {
+                queue.pop_front();
+            }
+            match queue.front().copied() {
+                None => {
+                    self.queues.remove(key);
+                }
+                Some(next) => {
+                    let blocked = self.entries.get(&next).is_some_and(|e| e.state == State::Blocked);
+                    if blocked && self.is_first(&self.entries[&next].keys, next) {
+                        if let Some(e) = self.entries.get_mut(&next) {
+                            e.state = State::Ready;
+                        }
+                        self.ready.push_back(next);
+                    }
+                }
+            }
+        }
+        if let Ok(i) = self.slots.binary_search_by_key(&offset, |(o, _)| *o) {
+            self.slots[i].1 = true;
+        }
+        self.advance();
+    }
+
+    fn advance(&mut self) {
+        while self.slots.front().is_some_and(|(_, done)| *done) {
+            self.slots.pop_front();
+        }
     }
 }
 

@@ -20,6 +20,8 @@
 //! # Ok(()) }
 //! ```
 
+use secrecy::SecretString;
+
 use crate::bus::LocalBus;
 use crate::consumer::Consumer;
 use crate::delivery::{Delivery, router};
@@ -31,17 +33,43 @@ pub struct ConsumerService {
     delivery: Delivery,
     bus: Option<LocalBus>,
     local: LocalOptions,
+    admin_token: Option<SecretString>,
 }
 
 impl ConsumerService {
     /// Assembles a service; `bus` is consumed by [`spawn_local`](Self::spawn_local).
     pub fn new(delivery: Delivery, bus: Option<LocalBus>, local: LocalOptions) -> Self {
-        Self { delivery, bus, local }
+        Self {
+            delivery,
+            bus,
+            local,
+            admin_token: None,
+        }
     }
 
-    /// `GET|POST /events`.
+    /// Serves the dead-letter admin API ([`crate::admin`]) guarded by `token`
+    /// (only with a local bus).
+    pub fn with_admin_token(mut self, token: SecretString) -> Self {
+        self.admin_token = Some(token);
+        self
+    }
+
+    /// `GET|POST /events`, and the dead-letter admin API when a token and a bus were given.
     pub fn router(&self) -> axum::Router {
-        router(self.delivery.clone())
+        let events = router(self.delivery.clone());
+        match (&self.bus, &self.admin_token) {
+            (Some(bus), Some(token)) => events.merge(crate::admin::router(
+                bus.clone(),
+                &self.local.consumer_name,
+                token.clone(),
+            )),
+            _ => events,
+        }
+    }
+
+    /// True when [`router`](Self::router) serves the admin API.
+    pub fn serves_admin(&self) -> bool {
+        self.bus.is_some() && self.admin_token.is_some()
     }
 
     /// The webhook endpoint.

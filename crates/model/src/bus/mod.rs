@@ -131,6 +131,22 @@ impl BusRecord {
     }
 }
 
+/// A consumer's position: see [`LocalBus::ack_state`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AckState {
+    /// Every event below this offset is finished.
+    pub next: u64,
+    /// Events at or above `next` finished too: ascending, disjoint ranges.
+    pub done: Vec<std::ops::Range<u64>>,
+}
+
+impl AckState {
+    /// True when `offset` is finished.
+    pub fn is_done(&self, offset: u64) -> bool {
+        offset < self.next || self.done.iter().any(|r| r.contains(&offset))
+    }
+}
+
 /// Where a replayed dead letter came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Replay {
@@ -384,7 +400,70 @@ impl LocalBus {
     /// [`head`](Self::head) is refused with [`BusError::AckBeyondHead`].
     pub async fn ack(&self, consumer: &str, next: u64) -> Result<(), BusError> {
         let consumer = consumer.to_owned();
-        self.submit(|reply| Op::Ack { consumer, next, reply }).await.map(|_| ())
+        self.submit(|reply| Op::Ack {
+            consumer,
+            next,
+            done: None,
+            reply,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Like [`ack`](Self::ack), and also durably records the offsets above
+    /// `next` that `consumer` has finished too (`done`: ascending, disjoint
+    /// ranges), replacing what was recorded before, in the same commit. A
+    /// consumer that handles events concurrently acknowledges the contiguous
+    /// prefix it finished (`next`) and the events finished past a slower one;
+    /// after a restart [`ack_state`](Self::ack_state) gives both back, so only
+    /// the unfinished events are handled again.
+    ///
+    /// ```
+    /// use commerce_kit_model::bus::LocalBus;
+    /// use commerce_kit_model::cloudevent::CloudEvent;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let bus = LocalBus::open(dir.path()).unwrap();
+    /// for i in 0..6 {
+    ///     bus.append(&CloudEvent::new(format!("e{i}"), "s", "t", serde_json::json!({}))).await.unwrap();
+    /// }
+    /// // 0 and 1 done, 2 still running, 3 and 4 done, 5 running
+    /// bus.ack_with_done("c", 2, &[3..5]).await.unwrap();
+    /// let state = bus.ack_state("c").await.unwrap();
+    /// assert_eq!((state.next, state.done), (2, vec![3..5]));
+    /// assert_eq!(bus.acked("c").await.unwrap(), 2);
+    /// # });
+    /// ```
+    pub async fn ack_with_done(
+        &self,
+        consumer: &str,
+        next: u64,
+        done: &[std::ops::Range<u64>],
+    ) -> Result<(), BusError> {
+        let consumer = consumer.to_owned();
+        let done = Some(store::encode_ranges(done));
+        self.submit(|reply| Op::Ack {
+            consumer,
+            next,
+            done,
+            reply,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// `consumer`'s acknowledgement and the finished ranges above it that
+    /// [`ack_with_done`](Self::ack_with_done) recorded.
+    pub async fn ack_state(&self, consumer: &str) -> Result<AckState, BusError> {
+        let name = consumer.to_owned();
+        let read = self
+            .blocking("acked", move |db, path| store::read_ack_state(db, path, &name))
+            .await;
+        if let Err(err) = &read {
+            self.record_read(Err(err), || format!("reading the position of consumer '{consumer}'"));
+        }
+        read
     }
 
     /// Atomically parks `record` in `consumer`'s dead-letter list with `reason`

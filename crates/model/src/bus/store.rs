@@ -5,13 +5,17 @@ use std::path::Path;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use super::{BusError, BusRecord, DeadLetter, Replay};
+use super::{AckState, BusError, BusRecord, DeadLetter, Replay};
 use crate::cloudevent::CloudEvent;
 
 /// offset → the event's JSON bytes.
 pub(super) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// consumer → next offset to process.
 pub(super) const ACKS: TableDefinition<&str, u64> = TableDefinition::new("acks");
+/// consumer → the offsets above its acknowledgement it has also finished, as
+/// ranges `[start, end)` of two little-endian u64 each, ascending (see
+/// [`LocalBus::ack_with_done`](super::LocalBus::ack_with_done)).
+pub(super) const ACK_DONE: TableDefinition<&str, &[u8]> = TableDefinition::new("ack_done");
 /// (consumer, offset) → a [`StoredDeadLetter`] as JSON.
 pub(super) const DEAD: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("dead_letters");
 /// Idempotency key of a keyed append → the offset it was stored at.
@@ -76,6 +80,7 @@ pub(super) fn initialise(db: &Database, path: &Path) -> Result<Initial, BusError
     let initial = {
         let events = txn.open_table(EVENTS).map_err(|e| storage(path, "open", e))?;
         txn.open_table(ACKS).map_err(|e| storage(path, "open", e))?;
+        txn.open_table(ACK_DONE).map_err(|e| storage(path, "open", e))?;
         txn.open_table(DEAD).map_err(|e| storage(path, "open", e))?;
         txn.open_table(KEYS).map_err(|e| storage(path, "open", e))?;
         let checkpoints = txn.open_table(CHECKPOINTS).map_err(|e| storage(path, "open", e))?;
@@ -120,6 +125,55 @@ pub(super) fn read_ack(db: &Database, path: &Path, consumer: &str) -> Result<u64
         .get(consumer)
         .map_err(|e| storage(path, "acked", e))?
         .map_or(0, |v| v.value()))
+}
+
+/// The consumer's acknowledgement and the finished ranges above it.
+pub(super) fn read_ack_state(db: &Database, path: &Path, consumer: &str) -> Result<AckState, BusError> {
+    let txn = db.begin_read().map_err(|e| storage(path, "acked", e))?;
+    let acks = txn.open_table(ACKS).map_err(|e| storage(path, "acked", e))?;
+    let next = acks
+        .get(consumer)
+        .map_err(|e| storage(path, "acked", e))?
+        .map_or(0, |v| v.value());
+    let done = txn.open_table(ACK_DONE).map_err(|e| storage(path, "acked", e))?;
+    let ranges = match done.get(consumer).map_err(|e| storage(path, "acked", e))? {
+        None => Vec::new(),
+        Some(bytes) => decode_ranges(bytes.value()).ok_or_else(|| BusError::Damaged {
+            path: path.to_owned(),
+            detail: format!("the finished ranges of consumer '{consumer}' are not what the bus wrote"),
+        })?,
+    };
+    // Ranges at or below the acknowledgement say nothing more.
+    let done = ranges
+        .into_iter()
+        .filter(|r| r.end > next)
+        .map(|r| r.start.max(next)..r.end)
+        .collect();
+    Ok(AckState { next, done })
+}
+
+/// Ranges as stored in [`ACK_DONE`].
+pub(super) fn encode_ranges(ranges: &[std::ops::Range<u64>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ranges.len() * 16);
+    for r in ranges {
+        out.extend_from_slice(&r.start.to_le_bytes());
+        out.extend_from_slice(&r.end.to_le_bytes());
+    }
+    out
+}
+
+fn decode_ranges(bytes: &[u8]) -> Option<Vec<std::ops::Range<u64>>> {
+    if !bytes.len().is_multiple_of(16) {
+        return None;
+    }
+    bytes
+        .chunks_exact(16)
+        .map(|c| {
+            let start = u64::from_le_bytes(c[..8].try_into().ok()?);
+            let end = u64::from_le_bytes(c[8..].try_into().ok()?);
+            (start < end).then_some(start..end)
+        })
+        .collect()
 }
 
 pub(super) fn read_dead_letters(db: &Database, path: &Path, consumer: &str) -> Result<Vec<DeadLetter>, BusError> {

@@ -27,7 +27,9 @@ use redb::{Database, ReadableTable};
 use tokio::sync::{oneshot, watch};
 
 use super::health::{HealthState, Side};
-use super::store::{ACKS, CHECKPOINTS, DEAD, EVENTS, KEYS, META, META_NEXT, StoredReplay, decode_dead_letter, storage};
+use super::store::{
+    ACK_DONE, ACKS, CHECKPOINTS, DEAD, EVENTS, KEYS, META, META_NEXT, StoredReplay, decode_dead_letter, storage,
+};
 use super::{Appended, BusError, DeadLetter, HeldBack, Replay, Slot, integrity};
 
 /// Most requests applied in one transaction.
@@ -63,6 +65,8 @@ pub(super) enum Op {
     Ack {
         consumer: String,
         next: u64,
+        /// Also replaces the finished ranges above `next` ([`store::encode_ranges`]).
+        done: Option<Vec<u8>>,
         reply: oneshot::Sender<Result<(), BusError>>,
     },
     DeadLetter {
@@ -560,14 +564,28 @@ impl Writer {
                             }
                         }
                     }
-                    (Op::Ack { consumer, next: to, .. }, Some((acks, _))) => {
+                    (
+                        Op::Ack {
+                            consumer,
+                            next: to,
+                            done,
+                            ..
+                        },
+                        Some((acks, _)),
+                    ) => {
                         if *to > next {
                             Err(self.beyond_head(consumer, *to, next))
                         } else {
-                            Ok(Done::at(
-                                advance(acks, consumer, *to).map_err(|e| storage(path, "ack", e))?,
-                                false,
-                            ))
+                            let acked = advance(acks, consumer, *to).map_err(|e| storage(path, "ack", e))?;
+                            if let Some(done) = done
+                                && acked == *to
+                            {
+                                let mut table = txn.open_table(ACK_DONE).map_err(|e| storage(path, "ack", e))?;
+                                table
+                                    .insert(consumer.as_str(), done.as_slice())
+                                    .map_err(|e| storage(path, "ack", e))?;
+                            }
+                            Ok(Done::at(acked, false))
                         }
                     }
                     (
