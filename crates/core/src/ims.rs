@@ -6,6 +6,11 @@
 //! tokens shorter than that). Concurrent callers share one refresh
 //! (single-flight): N publishes waiting on an expired token cause one request.
 //! [`ImsTokenProvider::invalidate`] drops a token the ingress refused, once.
+//!
+//! Shared by every client of an Adobe API that takes an IMS bearer: the
+//! ingestion webhook's I/O Events publisher and the Commerce REST client
+//! (`commerce-kit-commerce-api`). `commerce_kit_ingestion::publisher::ims`
+//! re-exports this module.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -111,7 +116,7 @@ impl AccessToken {
 
     /// The `Authorization` header value (`Bearer <token>`, marked sensitive),
     /// or `None` when the token holds characters a header cannot carry.
-    pub(crate) fn bearer_header(&self) -> Option<&HeaderValue> {
+    pub fn bearer_header(&self) -> Option<&HeaderValue> {
         self.inner.bearer.as_ref()
     }
 
@@ -308,7 +313,7 @@ impl ImsTokenProvider {
 }
 
 /// A reqwest error's message without the URL (kept short for client messages).
-pub(crate) fn without_url(err: &reqwest::Error) -> String {
+pub fn without_url(err: &reqwest::Error) -> String {
     let mut text = err.to_string();
     if let Some(url) = err.url() {
         text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "<url>");

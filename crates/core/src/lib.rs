@@ -11,11 +11,13 @@
 //! - [`signature`]: RSA-SHA256 and HMAC-SHA256 verification, constant-time compares.
 //! - [`state`]: the [`StateStore`] trait with in-memory and Redis stores.
 //! - [`http`]: JSON error bodies and the outbound HTTP client builder.
+//! - [`ims`]: Adobe IMS server-to-server tokens, cached and shared by every Adobe API client.
 //! - [`server`]: binding, request ids, health, JSON 404/405, graceful shutdown.
 #![deny(missing_docs)]
 
 pub mod body;
 pub mod http;
+pub mod ims;
 pub mod op;
 pub mod params;
 pub mod redact;
