@@ -392,6 +392,18 @@ mod tests {
     }
 
     #[test]
+    fn the_token_never_shows_in_debug() {
+        let options = BackOfficeOptions::parse("https://erp.example/api")
+            .expect("url")
+            .with_token("tok-8f2a");
+        let client = BackOfficeClient::new(options.clone()).expect("client");
+        for shown in [format!("{options:?}"), format!("{client:?}")] {
+            assert!(!shown.contains("tok-8f2a"), "{shown}");
+            assert!(shown.contains("erp.example"), "{shown}");
+        }
+    }
+
+    #[test]
     fn errors_classify_and_convert() {
         let status = |s: u16, reason: Option<&str>| BackOfficeError::Status {
             url: "http://h/p".into(),
