@@ -1,8 +1,9 @@
 //! Back office → Commerce: the [`CommerceApi`] seam and [`CommerceHandler`].
 //!
 //! [`CommerceApi`] is what executes a [`CommerceCall`]: one method, object-safe,
-//! so a REST client (OAuth 1.0a or IMS, PaaS or SaaS) plugs in with one small
-//! `impl`, and tests use a recording fake. Its error,
+//! so a REST client plugs in with one small `impl`, and tests use a recording
+//! fake. commerce-api's `CommerceClient` (OAuth 1.0a or IMS, PaaS or SaaS)
+//! implements it here. Its error,
 //! [`CommerceCallError`], says whether trying again could help.
 //!
 //! [`CommerceHandler`] is the reference handler of the 13 back-office routes:
@@ -55,6 +56,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use commerce_kit_commerce_api::{CommerceClient, CommerceError};
 use commerce_kit_core::http::is_retryable;
 use commerce_kit_events::{CloudEvent, EventContext, EventHandler, HandlerError, HandlerResult, routing};
 use http::StatusCode;
@@ -120,6 +122,16 @@ pub struct CommerceCallError {
 }
 
 impl CommerceCallError {
+    /// A failure as the executor classified it: `status` when Commerce
+    /// answered, whether trying again may help, and the message.
+    pub fn new(status: Option<StatusCode>, retryable: bool, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            retryable,
+            message: shorten(message.into()),
+        }
+    }
+
     /// Commerce answered `status` with `message`; retryable when the status is
     /// (429, 5xx except 505), final otherwise (400, 401, 403, 404, 409, …).
     pub fn from_status(status: StatusCode, message: impl Into<String>) -> Self {
@@ -199,6 +211,38 @@ impl CommerceCallError {
             ),
             (true, None) => HandlerError::retryable(format!("Commerce unavailable for {shown}: {}", self.message)),
         }
+    }
+}
+
+/// The Commerce REST client of `commerce-kit-commerce-api` (OAuth 1.0a or IMS,
+/// PaaS or SaaS) runs the calls: its `request` takes the `/V1/…` path as it
+/// is, and its error classification is kept.
+#[async_trait::async_trait]
+impl CommerceApi for CommerceClient {
+    async fn call(&self, call: &CommerceCall) -> Result<Value, CommerceCallError> {
+        let body = call.has_body().then_some(&call.body);
+        self.request(call.method.clone(), &call.path, &call.query, body)
+            .await
+            .map_err(CommerceCallError::from)
+    }
+}
+
+impl From<CommerceError> for CommerceCallError {
+    /// Keeps the client's verdict ([`CommerceError::is_retryable`]: 408, 429,
+    /// 5xx except 505, timeouts, transport and transient IMS failures are
+    /// retried) and, for an error answer, Commerce's rendered message (or what
+    /// the body was: `empty body`, `non-JSON body (text/html): …`).
+    fn from(err: CommerceError) -> Self {
+        let retryable = err.is_retryable();
+        let (status, message) = match &err {
+            CommerceError::Status { status, message, .. } => (StatusCode::from_u16(*status).ok(), message.rendered()),
+            CommerceError::Timeout { timeout, .. } => (None, format!("no answer within {} ms", timeout.as_millis())),
+            CommerceError::Transport { detail, .. } => (None, detail.clone()),
+            // a 2xx whose body is not JSON (a proxy's or a storefront's page):
+            // final, and named as such rather than as a refusal with status 200
+            other => (None, other.to_string()),
+        };
+        Self::new(status, retryable, message)
     }
 }
 

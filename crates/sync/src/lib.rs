@@ -25,14 +25,16 @@
 //! ## Wiring
 //!
 //! ```
+//! use commerce_kit_commerce_api::{CommerceAuth, CommerceClient, CommerceConfig};
 //! use commerce_kit_sync::backoffice::{BackOfficeClient, BackOfficeHandler, BackOfficeOptions};
-//! use commerce_kit_sync::testing::RecordingCommerce;
 //! use commerce_kit_sync::CommerceHandler;
 //! use commerce_kit_events::{Consumer, MemoryStore};
 //! use std::sync::Arc;
 //!
-//! // any CommerceApi: the Commerce REST client, or this recording fake
-//! let to_commerce = CommerceHandler::new(RecordingCommerce::new());
+//! // commerce-api's client implements CommerceApi (any other implementation fits too)
+//! let auth = CommerceAuth::oauth1_from_parts("consumer-key", "consumer-secret", "access-token", "access-token-secret")?;
+//! let commerce = CommerceClient::new(CommerceConfig::from_parts("https://shop.example", Some("default"), auth)?)?;
+//! let to_commerce = CommerceHandler::new(commerce);
 //! let to_back_office = BackOfficeHandler::new(BackOfficeClient::new(BackOfficeOptions::parse("https://erp.example/commerce")?)?);
 //!
 //! let mut builder = Consumer::builder(Arc::new(MemoryStore::new()));
@@ -89,9 +91,10 @@
 //! }
 //! ```
 //!
-//! A Commerce client plugged in: one `impl` of [`CommerceApi`], mapping its
-//! errors with [`CommerceCallError`]'s constructors (this one uses `reqwest`
-//! with a bearer token; the commerce-api crate's client fits the same way):
+//! Another Commerce client plugged in: one `impl` of [`CommerceApi`], mapping
+//! its errors with [`CommerceCallError`]'s constructors (this one uses
+//! `reqwest` with a bearer token; commerce-api's `CommerceClient` has its
+//! `impl` in this crate, keeping that client's own retry classification):
 //!
 //! ```
 //! use commerce_kit_sync::{async_trait, CommerceApi, CommerceCall, CommerceCallError};
