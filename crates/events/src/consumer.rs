@@ -273,8 +273,10 @@ impl ConsumerBuilder {
     /// [`catalog`](Self::catalog). The error names every unknown key.
     pub fn build(self) -> Result<Consumer, ConsumerBuildError> {
         self.known.check(self.checked_keys.iter().map(String::as_str))?;
-        // A claim must outlive the handler it protects; the margin covers the store round trips.
-        let claim_ttl = self.handler_timeout + Duration::from_secs(30);
+        // A claim must outlive the handler it protects (which is cut at its
+        // deadline); the margin covers the store round trips after it. A claim
+        // left by a process that died frees itself this long after it was taken.
+        let claim_ttl = self.handler_timeout + CLAIM_MARGIN;
         Ok(Consumer {
             inner: Arc::new(Inner {
                 handlers: self.handlers,
@@ -290,6 +292,11 @@ impl ConsumerBuilder {
         })
     }
 }
+
+/// How long a dedupe claim outlives the handler deadline: the claim of a
+/// process that died while handling an event expires after deadline + margin,
+/// and another replica's redelivery is then handled.
+pub const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
 /// Routes events to handlers with dedupe and the loop guard. Cheap to clone.
 #[derive(Clone)]
