@@ -308,7 +308,6 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let query = raw_query.as_deref().map(split_pairs).unwrap_or_default();
     let method = parts.method.as_str().to_owned();
 
-    let index;
     let reply;
     {
         let mut inner = shared.lock();
@@ -350,7 +349,6 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 .pop_front()
                 .unwrap_or_else(|| default_reply(&method, &body)),
         };
-        index = inner.calls.len();
         inner.calls.push(RecordedCall {
             method,
             path,
@@ -362,7 +360,6 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             answered: (!reply.never).then_some(reply.status),
         });
     }
-    let _ = index;
     if reply.never {
         std::future::pending::<()>().await;
     }
