@@ -658,26 +658,3 @@ mod tests {
         assert!(!err.contains("s3cret"));
     }
 }
-
-/// `dead-letters` subcommand arguments (shared by `commerce-kit` and `event-consumer`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct DeadLettersArgs {
-    /// Directory of the local bus journal (bus.redb).
-    #[arg(long, env = "DATA_DIR", default_value = "./data", value_name = "DIR")]
-    pub data_dir: PathBuf,
-    /// Consumer whose dead letters to list.
-    #[arg(long, env = "EVENTS_CONSUMER_NAME", default_value = DEFAULT_CONSUMER_NAME)]
-    pub consumer: String,
-}
-
-impl DeadLettersArgs {
-    /// Prints the dead letters to stdout as JSON lines, oldest first:
-    /// `{"offset":…,"at":…,"reason":…,"event":{…}}`. Fails while a server holds the journal.
-    pub async fn print(&self) -> Result<(), commerce_kit_model::bus::BusError> {
-        let bus = LocalBus::open(&self.data_dir)?;
-        for letter in commerce_kit_events::local::dead_letters_json(&bus, &self.consumer).await? {
-            println!("{letter}");
-        }
-        Ok(())
-    }
-}

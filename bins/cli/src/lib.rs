@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod check_stock;
 pub mod config;
 pub mod consumer;
+pub mod dead_letters;
 pub mod ingestion;
 pub mod openapi;
 pub mod prometheus;

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use commerce_kit_cli::catalog::CatalogArgs;
 use commerce_kit_cli::config;
-use commerce_kit_cli::consumer::DeadLettersArgs;
+use commerce_kit_cli::dead_letters::DeadLettersArgs;
 use commerce_kit_cli::openapi::{self, Flow};
 use commerce_kit_cli::tooling::{Outcome, SchemasArgs, SendArgs, SimulateCheckStockArgs};
 use commerce_kit_cli::webhooks::WebhooksArgs;
@@ -34,8 +34,9 @@ enum Command {
         #[command(flatten)]
         catalog: CatalogArgs,
     },
-    /// Print the local bus's dead letters as JSON lines, oldest first (stop
-    /// `commerce-kit serve` first: it locks the journal).
+    /// List, show, replay or discard the local bus's dead letters: through a
+    /// running server's admin API (--url, ADMIN_TOKEN), or on the journal
+    /// while no server runs.
     DeadLetters(DeadLettersArgs),
     /// Print the Commerce registration of the check-stock hook: the
     /// webhooks.xml snippet (PaaS) and the POST /V1/webhooks/subscribe body.
@@ -75,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&catalog.to_events_json())?);
             Ok(())
         }
-        Command::DeadLetters(args) => Ok(args.print().await?),
+        Command::DeadLetters(args) => finish(args.run().await),
         Command::Webhooks(args) => {
             let text = args.render().unwrap_or_else(|e| config::exit_config_error(&e));
             print!("{text}");

@@ -5,7 +5,8 @@
 
 use clap::{Parser, Subcommand};
 use commerce_kit_cli::config::{self, ServerArgs};
-use commerce_kit_cli::consumer::{ConsumerArgs, DeadLettersArgs};
+use commerce_kit_cli::consumer::ConsumerArgs;
+use commerce_kit_cli::dead_letters::DeadLettersArgs;
 use commerce_kit_cli::openapi::{self, Flow};
 use commerce_kit_cli::prometheus;
 use commerce_kit_core::server;
@@ -30,8 +31,8 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the local bus's dead letters as JSON lines, oldest first (the journal is locked
-    /// while `commerce-kit serve` runs: stop it first).
+    /// List, show, replay or discard the local bus's dead letters: through a running server's
+    /// admin API (--url, ADMIN_TOKEN), or on the journal while no server runs.
     DeadLetters(DeadLettersArgs),
 }
 
@@ -39,7 +40,13 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let args: Args = config::parse();
     if let Some(Command::DeadLetters(dead_letters)) = &args.command {
-        return Ok(dead_letters.print().await?);
+        match dead_letters.run().await {
+            Ok(outcome) => {
+                print!("{}", outcome.report);
+                std::process::exit(outcome.status)
+            }
+            Err(err) => config::exit_config_error(&err),
+        }
     }
     let _logs = config::init_logging(args.server.log_format).unwrap_or_else(|e| config::exit_config_error(&e));
     let metrics = prometheus::install().unwrap_or_else(|e| config::exit_config_error(&e));
