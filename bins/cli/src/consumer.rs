@@ -27,6 +27,9 @@
 //! | `--events-window N` | `EVENTS_WINDOW` | 10000 |
 //! | `--events-order-keys RULES` | `EVENTS_ORDER_KEYS` | the starter kit's entity keys only |
 //! | `--admin-token TOKEN` | `ADMIN_TOKEN` | none: no dead-letter admin API |
+//!
+//! The reference sync handlers' settings (`COMMERCE_*`, `BACKOFFICE_*`) are
+//! flattened in from [`crate::commerce`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -172,6 +175,10 @@ pub struct ConsumerArgs {
     /// characters); without it the API is not served.
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub admin_token: Option<SecretString>,
+
+    /// The reference sync handlers (Commerce connection, back office): see [`crate::commerce`].
+    #[command(flatten)]
+    pub sync: crate::commerce::SyncArgs,
 }
 
 fn positive(value: u64, flag: &str, env: &str) -> Result<u64, ConfigError> {
@@ -231,7 +238,8 @@ impl ConsumerArgs {
 
     /// A consumer builder with the configured TTLs, loop-guard rules, deadline and
     /// the default fallback handler (forwarding when `EVENTS_FORWARD_URL` is set,
-    /// else logging). Register your own handlers on it before `build()`.
+    /// else logging), plus the reference sync handlers that are configured
+    /// ([`crate::commerce`]). Register your own handlers on it before `build()`.
     pub fn consumer_builder(&self, store: Arc<dyn StateStore>) -> Result<ConsumerBuilder, ConfigError> {
         let dedupe = positive(
             self.events_dedupe_ttl_secs,
@@ -256,12 +264,15 @@ impl ConsumerArgs {
             // would evict these 60 s entries before any 24 h dedupe mark.
             builder = builder.loop_guard_store(Arc::new(MemoryStore::new()));
         }
-        Ok(builder
+        let builder = builder
             .dedupe_ttl(Duration::from_secs(dedupe))
             .loop_guard_ttl(Duration::from_secs(loop_ttl))
             .loop_guard_rules(self.loop_guard_rules()?)
             .handler_timeout(Duration::from_millis(timeout))
-            .fallback(self.fallback_handler()?))
+            .fallback(self.fallback_handler()?);
+        // the reference sync handlers, on their routes, when configured
+        let fallback = if self.events_forward_url.is_some() { "forwarding" } else { "logging" };
+        self.sync.register(builder, Duration::from_millis(timeout), fallback)
     }
 
     /// The loop-guard rules: the file's, or the built-in ones.

@@ -1,7 +1,8 @@
 //! Process setup of the commerce-kit binaries, and only theirs: flags with
 //! environment variables and a `.env` file ([`config`]), logging, and each
 //! flow's settings validated into the libraries' services and option structs
-//! ([`check_stock`], [`ingestion`], [`consumer`], [`catalog`]), and the
+//! ([`check_stock`], [`ingestion`], [`consumer`] with the reference sync
+//! handlers of [`commerce`], [`catalog`]), and the
 //! developer tooling of `commerce-kit` ([`webhooks`], [`tooling`]).
 //!
 //! The library crates take plain option structs and builders and depend on
@@ -12,6 +13,7 @@
 
 pub mod catalog;
 pub mod check_stock;
+pub mod commerce;
 pub mod config;
 pub mod consumer;
 pub mod dead_letters;
