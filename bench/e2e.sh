@@ -8,13 +8,25 @@
 #   accepted events/s  = accepted / wrk duration
 #   end-to-end events/s = handled / (first stored -> last handled), from the server's own log timestamps
 # for two handlers: the default logging handler, and the forwarding handler
-# POSTing each event to a back office (the bare constant-response server).
-# Env: CONNS (default 64), DURATION (default 10s), LOG_LEVEL for the server (default info).
+# POSTing each event to a back office (the bare server in --back-office mode,
+# answering after BACK_OFFICE_LATENCY_MS).
+#
+# The events are updates of KEYS products, so several events share an ordering
+# key; the back office records the order calls reach it, and the script checks
+# it against the journal offsets (from the server's log): per-key inversions
+# (an event reaching the back office before an earlier one of its product),
+# events lost (accepted, never handled) and duplicates are printed, with the
+# back office's maximum concurrency and the server's peak RSS.
+# Env: CONNS (default 64), DURATION (default 10s), LOG_LEVEL for the server (default info),
+#      BACK_OFFICE_LATENCY_MS (default 0), KEYS (default 200), EVENTS_CONCURRENCY (server default 32),
+#      MODES (default "logging forwarding").
 source "$(dirname "$0")/lib.sh"
 
 CONNS="${CONNS:-64}"
 DURATION="${DURATION:-10s}"
-LUA="$BENCH_DIR/ingestion-post.lua"
+LUA="$BENCH_DIR/e2e-keys.lua"
+LATENCY="${BACK_OFFICE_LATENCY_MS:-0}"
+export KEYS="${KEYS:-200}"
 SECS="${DURATION%s}"
 
 ensure_wrk
@@ -24,9 +36,10 @@ BIN="$ROOT/target/release"
 WORK="$(mktemp -d)"
 trap 'cleanup; rm -rf "$WORK"' EXIT
 
-echo "machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t2 -c$CONNS -d$DURATION"
+echo "machine: $(nproc) CPU(s), load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t2 -c$CONNS -d$DURATION; $KEYS products; back office latency ${LATENCY} ms; EVENTS_CONCURRENCY ${EVENTS_CONCURRENCY:-32 (default)}"
 
-start_server back-office "$OUT/e2e-back-office.log" "$BIN/bench-bare-server"
+RECORD="$WORK/back-office-calls.txt"
+start_server back-office "$OUT/e2e-back-office.log" "$BIN/bench-bare-server" 127.0.0.1:0 --back-office "$LATENCY" "$RECORD"
 BACK_OFFICE="http://127.0.0.1:$PORT/events"
 
 # epoch seconds (with fractions) of a log line's leading RFC 3339 timestamp
@@ -63,10 +76,38 @@ run_mode() {
   printf '  %-10s accepted=%s (%s/s)  handled=%s  end-to-end events/s=%s over %ss  dead letters=%s  peak RSS %s MiB\n' \
     "$mode" "$accepted" "$(awk -v n="$accepted" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}')" "$handled" \
     "$(awk -v n="$handled" -v s="$span" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }')" "$span" "$dead" "$rss"
+  if [ "$mode" = forwarding ]; then
+    # offsets of the stored events (from the consumer's log lines), then the
+    # back office's calls in arrival order: per product, offsets must rise
+    local order
+    order=$(grep 'local bus event .*outcome="handled"' "$log" \
+      | grep -o 'offset=[0-9]* .*event_id=[^ ]*' | sed -E 's/offset=([0-9]+) .*event_id=([^ ]+)/\2 \1/' \
+      | awk -v calls="$RECORD" -v accepted="$accepted" '
+          { offset[$1] = $2 }
+          END {
+            while ((getline line < calls) > 0) {
+              split(line, f, " "); sku = f[1]; id = f[2]; n++
+              if (id in seen) { dup++; continue }
+              seen[id] = 1; got++
+              if (!(id in offset)) { unknown++; continue }
+              if (sku in last && offset[id] < last[sku]) inv++
+              last[sku] = offset[id]
+            }
+            printf "back office: %d calls, %d distinct events (%d accepted: %d lost), %d repeated, %d per-key inversions, %d without a log line", \
+              n, got, accepted, (accepted > got ? accepted - got : 0), dup, inv, unknown
+          }')
+    printf '  %-10s %s; max in flight %s\n' "" "$order" "$(grep -o 'max in flight [0-9]*' "$OUT/e2e-back-office.log" | tail -1 | awk '{print $NF}')"
+    : >"$RECORD"
+  fi
   [ "$handled" -ge "$accepted" ] || echo "  WARNING: the consumer handled $handled of $accepted accepted events within 120 s" >&2
 }
 
 echo "end to end: ingestion -> local durable bus -> handler"
-run_mode logging
-run_mode forwarding EVENTS_FORWARD_URL="$BACK_OFFICE"
+for mode in ${MODES:-logging forwarding}; do
+  case "$mode" in
+    logging) run_mode logging ${EVENTS_CONCURRENCY:+EVENTS_CONCURRENCY="$EVENTS_CONCURRENCY"} ;;
+    forwarding) run_mode forwarding EVENTS_FORWARD_URL="$BACK_OFFICE" ${EVENTS_CONCURRENCY:+EVENTS_CONCURRENCY="$EVENTS_CONCURRENCY"} ;;
+    *) echo "unknown mode $mode (logging, forwarding)" >&2; exit 2 ;;
+  esac
+done
 echo "(logs: $OUT/e2e-*.log; raw wrk output: $OUT/wrk-e2e-*.txt; figures on a shared machine vary from run to run)"

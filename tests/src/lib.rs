@@ -67,6 +67,11 @@ pub const SCRUBBED: &[&str] = &[
     "EVENTS_LOCAL_RETRY_INITIAL_MS",
     "EVENTS_LOCAL_RETRY_MAX_MS",
     "BUS_RETENTION_HOURS",
+    "EVENTS_CONCURRENCY",
+    "EVENTS_WINDOW",
+    "EVENTS_ORDER_KEYS",
+    "ADMIN_TOKEN",
+    "ADMIN_URL",
 ];
 
 /// A running server binary.

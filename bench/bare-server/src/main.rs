@@ -9,10 +9,17 @@
 //!   CloudEvent to `URL/` with the token (pooled connections), and answer a
 //!   constant body once the ingress said 2xx (502 otherwise).
 //!
+//! - `bench-bare-server ADDR --back-office LATENCY_MS RECORD_FILE`: a back
+//!   office for the end-to-end benchmark: answers every POST after
+//!   `LATENCY_MS`, and appends `<sku> <event id>` of the CloudEvent received
+//!   to `RECORD_FILE` when the call starts (the order calls reach it);
+//!   prints `max in flight N` each time the concurrency it sees grows.
+//!
 //! `ADDR` defaults to `127.0.0.1:0`; prints `listening on http://IP:PORT`.
 
-use std::io;
+use std::io::{self, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -32,6 +39,46 @@ const CLIENT_SECRET: &str = "fake-client-secret";
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
+/// The back office of `--back-office`.
+struct Office {
+    latency: std::time::Duration,
+    record: std::sync::Mutex<std::fs::File>,
+    in_flight: AtomicUsize,
+    max: AtomicUsize,
+}
+
+/// Counts a call in flight until dropped.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The value of the first `"<name>":"…"` in a JSON text (enough for the CloudEvents the consumer forwards).
+fn string_field<'a>(json: &'a str, name: &str) -> &'a str {
+    json.split(&format!("\"{name}\":\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("-")
+}
+
+async fn receive(office: Arc<Office>, body: Bytes) -> Response {
+    let now = office.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    let _guard = InFlight(&office.in_flight);
+    if office.max.fetch_max(now, Ordering::SeqCst) < now {
+        println!("max in flight {now}");
+    }
+    let text = String::from_utf8_lossy(&body);
+    let line = format!("{} {}\n", string_field(&text, "sku"), string_field(&text, "id"));
+    if let Ok(mut file) = office.record.lock() {
+        let _ = file.write_all(line.as_bytes());
+    }
+    tokio::time::sleep(office.latency).await;
+    ([(header::CONTENT_TYPE, "application/json")], ANSWER).into_response()
+}
+
 struct Forward {
     client: HttpClient,
     ingress: axum::http::Uri,
@@ -42,15 +89,32 @@ struct Forward {
 async fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let addr = args.first().cloned().unwrap_or_else(|| "127.0.0.1:0".to_owned());
-    let app = match args.iter().position(|a| a == "--io-events") {
-        Some(at) => {
+    let back_office = args.iter().position(|a| a == "--back-office");
+    let app = match (args.iter().position(|a| a == "--io-events"), back_office) {
+        (None, Some(at)) => {
+            let latency: u64 = args
+                .get(at + 1)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| io::Error::other("--back-office needs LATENCY_MS RECORD_FILE"))?;
+            let file = args
+                .get(at + 2)
+                .ok_or_else(|| io::Error::other("--back-office needs LATENCY_MS RECORD_FILE"))?;
+            let office = Arc::new(Office {
+                latency: std::time::Duration::from_millis(latency),
+                record: std::sync::Mutex::new(std::fs::File::create(file)?),
+                in_flight: AtomicUsize::new(0),
+                max: AtomicUsize::new(0),
+            });
+            Router::new().fallback(any(move |body: Bytes| receive(Arc::clone(&office), body)))
+        }
+        (Some(at), _) => {
             let base = args
                 .get(at + 1)
                 .ok_or_else(|| io::Error::other("--io-events needs a URL"))?;
             let forward = Arc::new(connect(base.trim_end_matches('/')).await?);
             Router::new().fallback(any(move |request: Request| publish(Arc::clone(&forward), request)))
         }
-        None => Router::new().fallback(any(|| async { ([(header::CONTENT_TYPE, "application/json")], ANSWER) })),
+        (None, None) => Router::new().fallback(any(|| async { ([(header::CONTENT_TYPE, "application/json")], ANSWER) })),
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
