@@ -125,7 +125,12 @@ impl DeadLettersArgs {
 
     async fn remote(&self, base: &str, action: DeadLetterAction) -> Result<Outcome, ConfigError> {
         let bad_url = |problem: &str| ConfigError::setting("--url", "ADMIN_URL", problem);
-        let base = reqwest::Url::parse(base).map_err(|_| bad_url("not an absolute URL"))?;
+        let mut base = reqwest::Url::parse(base).map_err(|_| bad_url("not an absolute URL"))?;
+        if !base.path().ends_with('/') {
+            // a server behind a path prefix: http://host/commerce-kit → …/commerce-kit/admin/…
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(bad_url("must be an http:// or https:// URL with a host"));
         }

@@ -198,3 +198,145 @@ async fn a_slow_back_office_gets_concurrent_ordered_events_and_kill_9_loses_none
          {redelivered} redelivered (bound {WINDOW}), max in flight {max}"
     );
 }
+
+/// A back office refusing one sku with 400 until told otherwise.
+#[derive(Default)]
+struct Refusing {
+    refuse: Mutex<Option<String>>,
+    accepted: Mutex<Vec<String>>,
+}
+
+async fn refusing_receive(State(office): State<Arc<Refusing>>, body: String) -> (StatusCode, String) {
+    let event = CloudEvent::from_json(body.as_bytes()).expect("a CloudEvent");
+    let sku = event.data["sku"].as_str().unwrap_or_default().to_owned();
+    if office.refuse.lock().expect("lock").as_deref() == Some(sku.as_str()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!(r#"{{"error":"unknown product {sku}"}}"#),
+        );
+    }
+    office.accepted.lock().expect("lock").push(event.id);
+    (StatusCode::OK, "{}".to_owned())
+}
+
+/// Runs the CLI to its exit (off the async runtime).
+async fn cli(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (status, out, err) = commerce_kit_tests::run_to_exit(EXE, &args, &env);
+        (status.code(), out, err)
+    })
+    .await
+    .expect("cli task")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_lists_replays_and_discards_dead_letters_of_a_running_serve() {
+    let office = Arc::new(Refusing::default());
+    *office.refuse.lock().expect("lock") = Some("SKU-BAD".to_owned());
+    let app = Router::new()
+        .route("/events", post(refusing_receive))
+        .with_state(office.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let forward_url = format!("http://{}/events", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token = "cli-admin-token-0123456789abcdef";
+    let server = Server::start_in(
+        EXE,
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("EVENTS_FORWARD_URL", forward_url.as_str()), ("ADMIN_TOKEN", token)],
+        dir.path(),
+    );
+    let http = reqwest::Client::new();
+    for (uid, sku) in [("u-good", "SKU-OK"), ("u-bad", "SKU-BAD")] {
+        let body = json!({"data": {"uid": uid, "event": "be-observer.catalog_product_update",
+            "value": {"sku": sku, "name": "n", "description": "d", "price": 1}}});
+        let r = http
+            .post(server.url("/ingestion/webhook"))
+            .json(&body)
+            .send()
+            .await
+            .expect("ingest");
+        assert_eq!(r.status(), 200);
+    }
+    let url = server.url("");
+    let env = [("ADMIN_TOKEN", token)];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let listed = loop {
+        let (status, out, err) = cli(&["dead-letters", "--url", &url, "list"], &env).await;
+        assert_eq!(status, Some(0), "{out}{err}");
+        if !out.is_empty() {
+            break out;
+        }
+        assert!(Instant::now() < deadline, "no dead letter within 20 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let letter: serde_json::Value = serde_json::from_str(listed.trim()).expect("one JSON line");
+    assert_eq!(letter["event"]["id"], "u-bad");
+    assert_eq!(
+        letter["reason"],
+        r#"not retryable: {"error":"forwarding target answered 400: unknown product SKU-BAD","status":400}"#
+    );
+    let offset = letter["offset"].as_u64().expect("offset").to_string();
+
+    // refusals: no such letter, a wrong token, no token
+    let (status, out, _) = cli(&["dead-letters", "--url", &url, "discard", "999"], &env).await;
+    assert_eq!(status, Some(1));
+    assert_eq!(
+        out,
+        format!(
+            "{url}/admin/dead-letters/999 answered 404 Not Found: no event at offset 999: the journal's offsets are below 2\n"
+        )
+    );
+    let (status, out, _) = cli(
+        &["dead-letters", "--url", &url, "show", &offset],
+        &[("ADMIN_TOKEN", "not-the-token-0123456789")],
+    )
+    .await;
+    assert_eq!(status, Some(1));
+    assert_eq!(
+        out,
+        format!("{url}/admin/dead-letters/{offset} answered 401 Unauthorized: invalid admin token\n")
+    );
+    let (status, _, err) = cli(&["dead-letters", "--url", &url, "list"], &[]).await;
+    assert_eq!(status, Some(2));
+    assert_eq!(
+        err,
+        "error: invalid configuration: --admin-token (ADMIN_TOKEN): is needed with --url (the server's ADMIN_TOKEN)\n"
+    );
+
+    // the back office is fixed: replay, and the same event id arrives
+    *office.refuse.lock().expect("lock") = None;
+    let (status, out, err) = cli(&["dead-letters", "--url", &url, "replay", &offset], &env).await;
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(
+        out,
+        format!("{{\"event_id\":\"u-bad\",\"offset\":2,\"replayed\":{offset}}}\n")
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !office.accepted.lock().expect("lock").contains(&"u-bad".to_owned()) {
+        assert!(Instant::now() < deadline, "the replay never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, out, _) = cli(&["dead-letters", "--url", &url, "list"], &env).await;
+    assert_eq!((status, out.as_str()), (Some(0), ""));
+    let (exit, logs) = server.terminate();
+    assert_eq!(exit.code(), Some(0), "{logs}");
+    assert!(!logs.contains(token), "the admin token reached the logs");
+
+    // stopped: the same tool works on the journal itself
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8 path");
+    let (status, out, err) = cli(&["dead-letters", "--data-dir", data, "list"], &[]).await;
+    assert_eq!((status, out.as_str()), (Some(0), ""), "{err}");
+    let (status, out, _) = cli(&["dead-letters", "--data-dir", data, "replay", "0"], &[]).await;
+    assert_eq!(status, Some(1));
+    assert!(
+        out.ends_with("consumer 'events-consumer' has no dead letter at offset 0\n"),
+        "{out}"
+    );
+}
