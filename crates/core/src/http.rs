@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use commerce_kit_core::http::{error_response, is_retryable};
-//! use http::StatusCode;
+//! use http::{HeaderMap, StatusCode};
 //!
 //! let resp = error_response(StatusCode::BAD_REQUEST, "unknown event 'x'");
 //! assert_eq!(resp.status(), 400);
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
 /// The `{"error":"…"}` body every JSON API of the kit answers failures with.
@@ -80,9 +80,62 @@ pub fn client(timeouts: ClientTimeouts) -> Result<reqwest::Client, ClientBuildEr
         .map_err(|e| ClientBuildError(e.to_string()))
 }
 
+/// A response's `Retry-After` (delta-seconds or an HTTP date; a date in the
+/// past is zero), if it has a valid one.
+///
+/// ```
+/// use commerce_kit_core::http::retry_after;
+/// use http::{HeaderMap, HeaderValue, header::RETRY_AFTER};
+/// use std::time::Duration;
+///
+/// let mut headers = HeaderMap::new();
+/// assert_eq!(retry_after(&headers), None);
+/// headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+/// assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+/// headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+/// assert_eq!(retry_after(&headers), Some(Duration::ZERO));
+/// headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+/// assert_eq!(retry_after(&headers), None);
+/// ```
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    parse_retry_after(headers.get(http::header::RETRY_AFTER)?.to_str().ok()?)
+}
+
+/// A `Retry-After` value: delta-seconds or an HTTP date (a date in the past is zero).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        let in_5 = std::time::SystemTime::now() + Duration::from_secs(5);
+        let got = parse_retry_after(&httpdate::fmt_http_date(in_5)).expect("date");
+        assert!(
+            got <= Duration::from_secs(5) && got >= Duration::from_secs(3),
+            "{got:?}"
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "past date"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+    }
 
     #[test]
     fn retry_rule_table() {

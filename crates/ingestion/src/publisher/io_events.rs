@@ -252,14 +252,6 @@ where
     detail_text(&kept)
 }
 
-/// The `Retry-After` of a response, if it is valid.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after)
-}
-
 impl Dedicated {
     /// One POST of `body` with `token`, bounded by `timeout` (sending and reading the answer).
     async fn attempt(&self, token: &AccessToken, body: &Bytes, timeout: Duration) -> Result<Answer, String> {
@@ -323,18 +315,7 @@ impl IoEventsPublisher {
     }
 }
 
-/// `Retry-After` as seconds or an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
+pub use commerce_kit_core::http::{parse_retry_after, retry_after};
 
 #[async_trait::async_trait]
 impl EventPublisher for IoEventsPublisher {
@@ -435,29 +416,5 @@ impl EventPublisher for IoEventsPublisher {
 
     fn name(&self) -> &'static str {
         "io-events"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_accepts_seconds_and_http_dates() {
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
-        let in_5 = std::time::SystemTime::now() + Duration::from_secs(5);
-        let got = parse_retry_after(&httpdate::fmt_http_date(in_5)).expect("date");
-        assert!(
-            got <= Duration::from_secs(5) && got >= Duration::from_secs(3),
-            "{got:?}"
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO),
-            "past date"
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-        assert_eq!(parse_retry_after("-1"), None);
     }
 }
