@@ -34,14 +34,13 @@ use std::time::Duration;
 
 use crate::catalog::CatalogArgs;
 use crate::config::{ConfigError, comma_list};
-use commerce_kit_core::http::{ClientTimeouts, client};
+use crate::ims::http_url as url;
+use commerce_kit_core::http::ClientTimeouts;
 use commerce_kit_core::state::StateStore;
 use commerce_kit_model::bus::{BusError, LocalBus};
-use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
 use commerce_kit_ingestion::auth::{ApiKeyAuth, Authenticator, HmacAuth, NoAuth};
-use commerce_kit_ingestion::publisher::ims::{ImsCredentials, ImsTokenProvider};
 use commerce_kit_ingestion::publisher::ingress_client::IngressClientError;
 use commerce_kit_ingestion::publisher::{
     EventPublisher, IngressClient, IoEventsOptions, IoEventsPublisher, LocalBusPublisher,
@@ -63,34 +62,13 @@ pub enum AuthMode {
 /// Adobe I/O Events publishing settings.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IoEventsArgs {
-    /// OAuth server-to-server client id (also the x-api-key sent to I/O Events).
-    #[arg(long, env = "OAUTH_CLIENT_ID", value_name = "ID")]
-    pub oauth_client_id: Option<String>,
-
-    /// OAuth server-to-server client secret.
-    #[arg(long, env = "OAUTH_CLIENT_SECRET", hide_env_values = true, value_name = "SECRET")]
-    pub oauth_client_secret: Option<SecretString>,
-
-    /// IMS organization id, sent as x-ims-org-id when set.
-    #[arg(long, env = "OAUTH_ORG_ID", value_name = "ORG")]
-    pub oauth_org_id: Option<String>,
-
-    /// IMS scopes, comma-separated.
-    #[arg(long, env = "OAUTH_SCOPES", default_value = "adobeio_api", value_name = "LIST")]
-    pub oauth_scopes: String,
+    /// The project's IMS credentials.
+    #[command(flatten)]
+    pub ims: crate::ims::ImsArgs,
 
     /// The back-office events provider's UUID in I/O Events (CloudEvent source `urn:uuid:<id>`).
     #[arg(long, env = "IO_EVENTS_PROVIDER_ID", value_name = "UUID")]
     pub io_events_provider_id: Option<String>,
-
-    /// Adobe IMS base URL (tokens are requested from `<url>/ims/token/v3`).
-    #[arg(
-        long,
-        env = "IMS_BASE_URL",
-        default_value = "https://ims-na1.adobelogin.com",
-        value_name = "URL"
-    )]
-    pub ims_base_url: String,
 
     /// Adobe I/O Events ingress URL.
     #[arg(
@@ -209,19 +187,6 @@ fn present(value: Option<&str>) -> bool {
     value.is_some_and(|v| !v.trim().is_empty())
 }
 
-fn url(flag: &str, env: &str, raw: &str) -> Result<Url, ConfigError> {
-    let parsed =
-        Url::parse(raw.trim()).map_err(|e| ConfigError::setting(flag, env, format!("invalid URL {raw:?}: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ConfigError::setting(
-            flag,
-            env,
-            format!("expected an http(s) URL, got {raw:?}"),
-        ));
-    }
-    Ok(parsed)
-}
-
 impl IngestionArgs {
     /// I/O Events when the publisher's own settings (`OAUTH_CLIENT_SECRET` and
     /// `IO_EVENTS_PROVIDER_ID`) are set, with `OAUTH_CLIENT_ID`; the local bus
@@ -234,7 +199,7 @@ impl IngestionArgs {
     /// consumer leaves ingestion on the local bus.
     pub fn publisher_kind(&self) -> Result<PublisherKind, ConfigError> {
         let io = &self.io_events;
-        let secret = present(io.oauth_client_secret.as_ref().map(|s| s.expose_secret()));
+        let secret = present(io.ims.oauth_client_secret.as_ref().map(|s| s.expose_secret()));
         let provider = present(io.io_events_provider_id.as_deref());
         if !secret && !provider {
             return Ok(PublisherKind::LocalBus);
@@ -243,7 +208,7 @@ impl IngestionArgs {
             (
                 "OAUTH_CLIENT_ID",
                 "--oauth-client-id",
-                present(io.oauth_client_id.as_deref()),
+                present(io.ims.oauth_client_id.as_deref()),
             ),
             ("OAUTH_CLIENT_SECRET", "--oauth-client-secret", secret),
             ("IO_EVENTS_PROVIDER_ID", "--io-events-provider-id", provider),
@@ -429,19 +394,11 @@ impl IngestionArgs {
                 format!("expected the provider's UUID, got {provider:?}"),
             )
         })?;
-        let ims_url = url("--ims-base-url", "IMS_BASE_URL", &io.ims_base_url)?;
         let ingress_url = url(
             "--io-events-ingress-url",
             "IO_EVENTS_INGRESS_URL",
             &io.io_events_ingress_url,
         )?;
-        if comma_list(&io.oauth_scopes).is_empty() {
-            return Err(ConfigError::setting(
-                "--oauth-scopes",
-                "OAUTH_SCOPES",
-                "must not be empty",
-            ));
-        }
         if io.io_events_retry_budget_secs == 0 {
             return Err(ConfigError::setting(
                 "--io-events-retry-budget-secs",
@@ -449,18 +406,9 @@ impl IngestionArgs {
                 "must be at least 1",
             ));
         }
-        let http = client(ClientTimeouts::default()).map_err(|e| ConfigError(e.to_string()))?;
-        let credentials = ImsCredentials {
-            client_id: io.oauth_client_id.clone().unwrap_or_default().trim().to_owned(),
-            client_secret: io
-                .oauth_client_secret
-                .clone()
-                .unwrap_or_else(|| SecretString::from(String::new())),
-            scopes: comma_list(&io.oauth_scopes).join(","),
-        };
-        let ims = ImsTokenProvider::new(http, &ims_url, credentials);
+        let (ims, ims_url) = io.ims.provider("publishing to Adobe I/O Events")?;
         let mut options = IoEventsOptions::new(ingress_url.clone());
-        options.org_id = io.oauth_org_id.clone().filter(|o| !o.trim().is_empty());
+        options.org_id = io.ims.org_id();
         options.retry_budget = Duration::from_secs(io.io_events_retry_budget_secs);
         tracing::info!(
             ingress = %ingress_url,

@@ -81,8 +81,8 @@ fn defaults_select_the_local_bus_without_auth() {
     let a = args(&[]);
     assert_eq!(a.publisher_kind().expect("kind"), PublisherKind::LocalBus);
     assert_eq!(a.data_dir, std::path::PathBuf::from("./data"));
-    assert_eq!(a.io_events.oauth_scopes, "adobeio_api");
-    assert_eq!(a.io_events.ims_base_url, "https://ims-na1.adobelogin.com");
+    assert_eq!(a.io_events.ims.oauth_scopes, "adobeio_api");
+    assert_eq!(a.io_events.ims.ims_base_url, "https://ims-na1.adobelogin.com");
     assert_eq!(a.io_events.io_events_ingress_url, "https://eventsingress.adobe.io");
     assert_eq!(a.auth.ingestion_hmac_window_secs, 300);
     assert_eq!(a.ingestion_idempotency_ttl_secs, 86_400);

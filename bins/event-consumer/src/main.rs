@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use commerce_kit_cli::config::{self, ServerArgs};
 use commerce_kit_cli::consumer::ConsumerArgs;
 use commerce_kit_cli::dead_letters::DeadLettersArgs;
+use commerce_kit_cli::ims::ImsArgs;
+use commerce_kit_cli::journal::JournalArgs;
 use commerce_kit_cli::openapi::{self, Flow};
 use commerce_kit_cli::prometheus;
 use commerce_kit_core::server;
@@ -27,6 +29,13 @@ struct Args {
     server: ServerArgs,
     #[command(flatten)]
     consumer: ConsumerArgs,
+    #[command(flatten)]
+    journal: JournalArgs,
+    #[command(flatten)]
+    ims: ImsArgs,
+    /// Directory of the local bus that stages the journal's events (with IO_EVENTS_JOURNAL_URL).
+    #[arg(long, env = "DATA_DIR", default_value = "./data", value_name = "DIR")]
+    data_dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,27 +64,44 @@ async fn main() -> anyhow::Result<()> {
         .state_store()
         .await
         .unwrap_or_else(|e| config::exit_config_error(&e));
+    let journal = args
+        .journal
+        .build(&args.ims)
+        .unwrap_or_else(|e| config::exit_config_error(&e));
+    // The journal's events are staged in a local bus and handled by its loop.
+    let bus = journal.as_ref().map(|_| {
+        commerce_kit_model::bus::LocalBus::open(&args.data_dir).unwrap_or_else(|e| config::exit_startup_error(&e))
+    });
     let events = args
         .consumer
-        .build(store, None)
+        .build(store, bus.clone())
         .unwrap_or_else(|e| config::exit_config_error(&e));
+    let local = events.spawn_local();
+    let journal = journal.zip(bus.clone()).map(|(journal, bus)| journal.spawn(bus));
     let options = args
         .server
         .serve_options()
         .unwrap_or_else(|e| config::exit_config_error(&e));
     let listener = server::bind(args.server.listen).await?;
-    server::serve_with(
+    let served = server::serve_with(
         listener,
         server::app(
             events
                 .router()
-                .merge(config::readiness(None).router())
+                .merge(config::readiness(bus).router())
                 .merge(openapi::router(openapi::document(&[Flow::Events], &Catalog::builtin())))
                 .merge(prometheus::router(metrics)),
         ),
         server::shutdown_signal(),
         options,
     )
-    .await?;
+    .await;
+    if let Some(journal) = journal {
+        journal.shutdown().await;
+    }
+    if let Some(local) = local {
+        local.shutdown().await;
+    }
+    served?;
     Ok(())
 }

@@ -47,6 +47,7 @@ pub mod delivery;
 pub mod error;
 pub mod handler;
 pub mod handlers;
+pub mod journal;
 mod keys;
 pub mod local;
 pub mod loop_guard;

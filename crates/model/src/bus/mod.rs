@@ -511,6 +511,33 @@ impl LocalBus {
         self.submit_dead_letter(consumer, record, reason, false).await
     }
 
+    /// Durably stores `value` under `name`: a position in something outside
+    /// the journal, such as the I/O Events journal's cursor, kept with the
+    /// events it led to (store it after appending them).
+    ///
+    /// ```
+    /// use commerce_kit_model::bus::LocalBus;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let bus = LocalBus::open(dir.path()).unwrap();
+    /// assert_eq!(bus.cursor("io-events-journal").await.unwrap(), None);
+    /// bus.set_cursor("io-events-journal", "pos-42").await.unwrap();
+    /// assert_eq!(bus.cursor("io-events-journal").await.unwrap().as_deref(), Some("pos-42"));
+    /// # });
+    /// ```
+    pub async fn set_cursor(&self, name: &str, value: &str) -> Result<(), BusError> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.submit(|reply| Op::Cursor { name, value, reply }).await
+    }
+
+    /// The value [`set_cursor`](Self::set_cursor) stored under `name`.
+    pub async fn cursor(&self, name: &str) -> Result<Option<String>, BusError> {
+        let name = name.to_owned();
+        self.blocking("cursor", move |db, path| store::read_cursor(db, path, &name))
+            .await
+    }
+
     /// `consumer`'s dead letter at `offset`, if there is one.
     pub async fn dead_letter_at(&self, consumer: &str, offset: u64) -> Result<Option<DeadLetter>, BusError> {
         let consumer = consumer.to_owned();

@@ -16,6 +16,8 @@ pub(super) const ACKS: TableDefinition<&str, u64> = TableDefinition::new("acks")
 /// ranges `[start, end)` of two little-endian u64 each, ascending (see
 /// [`LocalBus::ack_with_done`](super::LocalBus::ack_with_done)).
 pub(super) const ACK_DONE: TableDefinition<&str, &[u8]> = TableDefinition::new("ack_done");
+/// name → an external position (e.g. the I/O Events journal's cursor), as UTF-8.
+pub(super) const CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("cursors");
 /// (consumer, offset) → a [`StoredDeadLetter`] as JSON.
 pub(super) const DEAD: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("dead_letters");
 /// Idempotency key of a keyed append → the offset it was stored at.
@@ -81,6 +83,7 @@ pub(super) fn initialise(db: &Database, path: &Path) -> Result<Initial, BusError
         let events = txn.open_table(EVENTS).map_err(|e| storage(path, "open", e))?;
         txn.open_table(ACKS).map_err(|e| storage(path, "open", e))?;
         txn.open_table(ACK_DONE).map_err(|e| storage(path, "open", e))?;
+        txn.open_table(CURSORS).map_err(|e| storage(path, "open", e))?;
         txn.open_table(DEAD).map_err(|e| storage(path, "open", e))?;
         txn.open_table(KEYS).map_err(|e| storage(path, "open", e))?;
         let checkpoints = txn.open_table(CHECKPOINTS).map_err(|e| storage(path, "open", e))?;
@@ -150,6 +153,21 @@ pub(super) fn read_ack_state(db: &Database, path: &Path, consumer: &str) -> Resu
         .map(|r| r.start.max(next)..r.end)
         .collect();
     Ok(AckState { next, done })
+}
+
+/// The cursor stored under `name`.
+pub(super) fn read_cursor(db: &Database, path: &Path, name: &str) -> Result<Option<String>, BusError> {
+    let txn = db.begin_read().map_err(|e| storage(path, "cursor", e))?;
+    let table = txn.open_table(CURSORS).map_err(|e| storage(path, "cursor", e))?;
+    let Some(value) = table.get(name).map_err(|e| storage(path, "cursor", e))? else {
+        return Ok(None);
+    };
+    String::from_utf8(value.value().to_vec())
+        .map(Some)
+        .map_err(|_| BusError::Damaged {
+            path: path.to_owned(),
+            detail: format!("the cursor '{name}' is not the text the bus wrote"),
+        })
 }
 
 /// Ranges as stored in [`ACK_DONE`].

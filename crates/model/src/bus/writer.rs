@@ -28,7 +28,8 @@ use tokio::sync::{oneshot, watch};
 
 use super::health::{HealthState, Side};
 use super::store::{
-    ACK_DONE, ACKS, CHECKPOINTS, DEAD, EVENTS, KEYS, META, META_NEXT, StoredReplay, decode_dead_letter, storage,
+    ACK_DONE, ACKS, CHECKPOINTS, CURSORS, DEAD, EVENTS, KEYS, META, META_NEXT, StoredReplay, decode_dead_letter,
+    storage,
 };
 use super::{Appended, BusError, DeadLetter, HeldBack, Replay, Slot, integrity};
 
@@ -75,6 +76,12 @@ pub(super) enum Op {
         record: Vec<u8>,
         /// Also moves the consumer's acknowledgement past the offset.
         ack: bool,
+        reply: oneshot::Sender<Result<(), BusError>>,
+    },
+    /// Stores an external position under a name.
+    Cursor {
+        name: String,
+        value: String,
         reply: oneshot::Sender<Result<(), BusError>>,
     },
     /// Moves a dead letter back into the journal, for its consumer alone.
@@ -639,6 +646,13 @@ impl Writer {
                             }
                         }
                     }
+                    (Op::Cursor { name, value, .. }, _) => {
+                        let mut table = txn.open_table(CURSORS).map_err(|e| storage(path, "cursor", e))?;
+                        table
+                            .insert(name.as_str(), value.as_bytes())
+                            .map_err(|e| storage(path, "cursor", e))?;
+                        Ok(Done::at(0, false))
+                    }
                     (Op::Discard { consumer, offset, .. }, Some((_, dead))) => {
                         match dead
                             .remove((consumer.as_str(), *offset))
@@ -725,7 +739,7 @@ fn answer(op: Op, result: Outcome) {
                 duplicate: done.duplicate,
             }));
         }
-        Op::Ack { reply, .. } | Op::DeadLetter { reply, .. } => {
+        Op::Ack { reply, .. } | Op::DeadLetter { reply, .. } | Op::Cursor { reply, .. } => {
             let _ = reply.send(result.map(|_| ()));
         }
         Op::Discard {
