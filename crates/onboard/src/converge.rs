@@ -302,9 +302,7 @@ fn sample_base64(sample: &Value) -> String {
 }
 
 fn decode_sample(encoded: &str) -> Option<Value> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -534,8 +532,7 @@ impl Engine<'_> {
                     changes: Vec::new(),
                     done: false,
                 };
-                self.write(step, io.create_event_metadata(&provider_id, &body))
-                    .await?;
+                self.write(step, io.create_event_metadata(&provider_id, &body)).await?;
                 continue;
             };
             let mut changes = Vec::new();
@@ -1023,7 +1020,10 @@ mod tests {
         let body = json!({"webhook": {"developer_console_oauth": {"client_secret": "$S", "client_id": "id"}}});
         let secret = ("$S".to_owned(), SecretString::from("p8e-secret".to_owned()));
         let sent = with_secret(&body, Some(&secret));
-        assert_eq!(sent["webhook"]["developer_console_oauth"]["client_secret"], "p8e-secret");
+        assert_eq!(
+            sent["webhook"]["developer_console_oauth"]["client_secret"],
+            "p8e-secret"
+        );
         assert_eq!(body["webhook"]["developer_console_oauth"]["client_secret"], "$S");
     }
 

@@ -109,7 +109,9 @@ pub fn adobe_message(body: &[u8]) -> String {
         let parts: Vec<String> = [
             text("reason"),
             text("error_code"),
-            text("message").or_else(|| text("error_description")).or_else(|| text("error")),
+            text("message")
+                .or_else(|| text("error_description"))
+                .or_else(|| text("error")),
         ]
         .into_iter()
         .flatten()
@@ -161,10 +163,14 @@ impl IoManagement {
         let mut base = Url::parse(base_url.trim())
             .map_err(|e| format!("IO_MANAGEMENT_BASE_URL: invalid URL {base_url:?}: {e}"))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(format!("IO_MANAGEMENT_BASE_URL: {base_url:?} must be an http(s) URL with a host"));
+            return Err(format!(
+                "IO_MANAGEMENT_BASE_URL: {base_url:?} must be an http(s) URL with a host"
+            ));
         }
         if base.query().is_some() || base.fragment().is_some() {
-            return Err(format!("IO_MANAGEMENT_BASE_URL: {base_url:?} must not have a query or fragment"));
+            return Err(format!(
+                "IO_MANAGEMENT_BASE_URL: {base_url:?} must not have a query or fragment"
+            ));
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -209,7 +215,9 @@ impl IoManagement {
 
     fn url(&self, segments: &[&str]) -> Url {
         let relative: Vec<String> = segments.iter().map(|s| encode_segment(s)).collect();
-        self.base.join(&relative.join("/")).unwrap_or_else(|_| self.base.clone())
+        self.base
+            .join(&relative.join("/"))
+            .unwrap_or_else(|_| self.base.clone())
     }
 
     fn scoped(&self, more: &[&str]) -> Url {
@@ -257,7 +265,10 @@ impl IoManagement {
 
     /// The call that creates event metadata.
     pub fn create_metadata_call(&self, provider_id: &str) -> String {
-        Self::call_text(&Method::POST, &self.scoped(&["providers", provider_id, "eventmetadata"]))
+        Self::call_text(
+            &Method::POST,
+            &self.scoped(&["providers", provider_id, "eventmetadata"]),
+        )
     }
 
     /// The call that updates event metadata.
@@ -403,7 +414,8 @@ impl IoManagement {
 
     /// Updates a provider.
     pub async fn update_provider(&self, id: &str, body: &Value) -> Result<Value, IoError> {
-        self.send(Method::PUT, self.scoped(&["providers", id]), Some(body)).await
+        self.send(Method::PUT, self.scoped(&["providers", id]), Some(body))
+            .await
     }
 
     /// A provider's event metadata (every page).
@@ -454,7 +466,8 @@ impl IoManagement {
 
     /// Creates a registration.
     pub async fn create_registration(&self, body: &Value) -> Result<Value, IoError> {
-        self.send(Method::POST, self.scoped(&["registrations"]), Some(body)).await
+        self.send(Method::POST, self.scoped(&["registrations"]), Some(body))
+            .await
     }
 
     /// Updates a registration.
@@ -482,7 +495,10 @@ mod tests {
             adobe_message(br#"{"error_code":"403003","message":"Api Key is invalid"}"#),
             "403003: Api Key is invalid"
         );
-        assert_eq!(adobe_message(b"<html><body>Bad gateway</body></html>"), "<html><body>Bad gateway</body></html>");
+        assert_eq!(
+            adobe_message(b"<html><body>Bad gateway</body></html>"),
+            "<html><body>Bad gateway</body></html>"
+        );
         assert_eq!(adobe_message(b" "), "empty body");
     }
 }

@@ -406,7 +406,12 @@ pub fn default_subscriptions() -> Vec<DesiredSubscription> {
         ),
         (
             "observer.customer_group_save_commit_after",
-            &["customer_group_code", "tax_class_id", "extension_attributes", "customer_group_id"],
+            &[
+                "customer_group_code",
+                "tax_class_id",
+                "extension_attributes",
+                "customer_group_id",
+            ],
         ),
         (
             "observer.customer_group_delete_commit_after",
@@ -464,8 +469,8 @@ fn http_url(value: &str, what: &str) -> Result<String, SpecError> {
 impl OnboardFile {
     /// Reads `path` (JSON). Errors name the file and, for JSON errors, the line and column.
     pub fn load(path: &Path) -> Result<OnboardFile, SpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| err(format!("onboarding file {}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| err(format!("onboarding file {}: {e}", path.display())))?;
         serde_json::from_str(&text).map_err(|e| err(format!("onboarding file {}: {e}", path.display())))
     }
 
@@ -768,7 +773,7 @@ mod tests {
     fn inconsistent_files_are_refused_naming_the_place() {
         let cases = [
             (
-                r#"{"providers":[{"key":"a","label":"A"},{"key":"a","label":"B"}]}"#,
+                r#"{"providers":[{"key":"a","label":"A","instance_id":"x"},{"key":"a","label":"B","instance_id":"y"}]}"#,
                 "providers[1].key: provider key \"a\" is used twice",
             ),
             (
@@ -815,8 +820,15 @@ mod tests {
                 "commerce":{"provider":"commerce","merchant_id":"acme","environment_id":"prod"}}"#,
         )
         .expect("valid");
-        let codes: Vec<&str> = desired.registrations[0].interests.iter().map(|(_, c)| c.as_str()).collect();
+        let codes: Vec<&str> = desired.registrations[0]
+            .interests
+            .iter()
+            .map(|(_, c)| c.as_str())
+            .collect();
         assert_eq!(codes.len(), 8);
-        assert_eq!(codes[0], "com.adobe.commerce.observer.catalog_product_save_commit_after");
+        assert_eq!(
+            codes[0],
+            "com.adobe.commerce.observer.catalog_product_save_commit_after"
+        );
     }
 }

@@ -241,7 +241,12 @@ impl FakeIoManagement {
 
     /// A provider's event metadata now (as stored: `sample_event_template` base64).
     pub fn metadata(&self, provider_id: &str) -> Vec<Value> {
-        self.shared.lock().metadata.get(provider_id).cloned().unwrap_or_default()
+        self.shared
+            .lock()
+            .metadata
+            .get(provider_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Replaces a stored event's sample template (someone edited it in the console).
@@ -344,7 +349,10 @@ fn io_answer(
         return (403, json!({"error_code": "403003", "message": "Api Key is invalid"}));
     }
     if !bearer(headers).is_some_and(|t| (shared.accept)(t)) {
-        return (401, json!({"error_code": "401013", "message": "Oauth token is not valid"}));
+        return (
+            401,
+            json!({"error_code": "401013", "message": "Oauth token is not valid"}),
+        );
     }
     if header(headers, "accept") != Some("application/hal+json") {
         return io_error(406, "Not Acceptable", "Accept must be application/hal+json");
@@ -368,11 +376,7 @@ fn io_answer(
     {
         return (failure.status, failure.body);
     }
-    let segments: Vec<String> = path
-        .trim_start_matches('/')
-        .split('/')
-        .map(decode)
-        .collect();
+    let segments: Vec<String> = path.trim_start_matches('/').split('/').map(decode).collect();
     let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
     let scoped = |c: &str, p: &str, w: &str| c == shared.consumer && p == shared.project && w == shared.workspace;
     match (method, seg.as_slice()) {
@@ -479,7 +483,11 @@ fn io_answer(
         }
         ("POST", ["events", c, p, w, "registrations"]) if scoped(c, p, w) => {
             if str_of(body, "client_id") != Some(shared.api_key.as_str()) {
-                return io_error(400, "Bad Request", "client_id must be the workspace credential's client id");
+                return io_error(
+                    400,
+                    "Bad Request",
+                    "client_id must be the workspace credential's client id",
+                );
             }
             if let Err(message) = check_registration(&state, body) {
                 return io_error(400, "Bad Request", message);
@@ -507,7 +515,13 @@ fn io_answer(
             else {
                 return io_error(404, "Not Found", format!("no registration {id}"));
             };
-            for key in ["name", "description", "delivery_type", "webhook_url", "events_of_interest"] {
+            for key in [
+                "name",
+                "description",
+                "delivery_type",
+                "webhook_url",
+                "events_of_interest",
+            ] {
                 if let Some(v) = body.get(key) {
                     stored[key] = v.clone();
                 }
@@ -548,7 +562,11 @@ fn check_registration(state: &IoState, body: &Value) -> Result<(), String> {
                 return Err("a journal registration takes no webhook_url".into());
             }
         }
-        other => return Err(format!("delivery_type '{other}' is not one of webhook, webhook_batch, journal")),
+        other => {
+            return Err(format!(
+                "delivery_type '{other}' is not one of webhook, webhook_batch, journal"
+            ));
+        }
     }
     let events = body
         .get("events_of_interest")
@@ -710,7 +728,11 @@ async fn commerce_handle(State(shared): State<Arc<CommerceShared>>, request: Req
 
 fn masked(provider: &Value) -> Value {
     let mut view = provider.clone();
-    if view.get("workspace_configuration").and_then(Value::as_str).is_some_and(|w| !w.is_empty()) {
+    if view
+        .get("workspace_configuration")
+        .and_then(Value::as_str)
+        .is_some_and(|w| !w.is_empty())
+    {
         view["workspace_configuration"] = json!("******");
     }
     view
@@ -726,9 +748,17 @@ fn commerce_answer(
     if header(headers, "x-api-key") != Some(shared.api_key.as_str())
         || !bearer(headers).is_some_and(|t| (shared.accept)(t))
     {
-        return commerce_error(401, "The consumer isn't authorized to access %resources.", json!({"resources": "Magento_AdobeIoEventsClient"}));
+        return commerce_error(
+            401,
+            "The consumer isn't authorized to access %resources.",
+            json!({"resources": "Magento_AdobeIoEventsClient"}),
+        );
     }
-    let Some(rest) = path.strip_prefix("/rest/").and_then(|r| r.split_once("/V1/")).map(|(_, r)| r) else {
+    let Some(rest) = path
+        .strip_prefix("/rest/")
+        .and_then(|r| r.split_once("/V1/"))
+        .map(|(_, r)| r)
+    else {
         return commerce_error(404, "Request does not match any route.", Value::Null);
     };
     let segments: Vec<String> = rest.split('/').map(decode).collect();
@@ -758,13 +788,21 @@ fn commerce_answer(
         }
         ("PUT", ["eventing", "updateConfiguration"]) => {
             let Some(config) = body.get("config").filter(|c| c.is_object()) else {
-                return commerce_error(400, "\"%fieldName\" is required. Enter and try again.", json!({"fieldName": "config"}));
+                return commerce_error(
+                    400,
+                    "\"%fieldName\" is required. Enter and try again.",
+                    json!({"fieldName": "config"}),
+                );
             };
             for key in ["merchant_id", "environment_id"] {
                 if let Some(v) = config.get(key).and_then(Value::as_str)
                     && !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 {
-                    return commerce_error(400, "%1 can contain only alphanumeric characters and underscores.", json!([key]));
+                    return commerce_error(
+                        400,
+                        "%1 can contain only alphanumeric characters and underscores.",
+                        json!([key]),
+                    );
                 }
             }
             if let Some(w) = config.get("workspace_configuration").and_then(Value::as_str)
@@ -777,13 +815,26 @@ fn commerce_answer(
         }
         ("POST", ["eventing", "eventProvider"]) => {
             let Some(provider) = body.get("eventProvider") else {
-                return commerce_error(400, "\"%fieldName\" is required. Enter and try again.", json!({"fieldName": "eventProvider"}));
+                return commerce_error(
+                    400,
+                    "\"%fieldName\" is required. Enter and try again.",
+                    json!({"fieldName": "eventProvider"}),
+                );
             };
-            let (Some(provider_id), Some(_)) = (str_of(provider, "provider_id"), str_of(provider, "instance_id")) else {
+            let (Some(provider_id), Some(_)) = (str_of(provider, "provider_id"), str_of(provider, "instance_id"))
+            else {
                 return commerce_error(400, "Provider ID and instance ID are required.", Value::Null);
             };
-            if state.providers.iter().any(|p| str_of(p, "provider_id") == Some(provider_id)) {
-                return commerce_error(400, "Event provider with ID \"%1\" already exists.", json!([provider_id]));
+            if state
+                .providers
+                .iter()
+                .any(|p| str_of(p, "provider_id") == Some(provider_id))
+            {
+                return commerce_error(
+                    400,
+                    "Event provider with ID \"%1\" already exists.",
+                    json!([provider_id]),
+                );
             }
             state.next_id += 1;
             let mut stored = provider.clone();
@@ -794,33 +845,65 @@ fn commerce_answer(
         ("GET", ["eventing", "getEventSubscriptions"]) => (200, Value::Array(state.subscriptions.clone())),
         ("POST", ["eventing", "eventSubscribe"]) => {
             let Some(event) = body.get("event") else {
-                return commerce_error(400, "\"%fieldName\" is required. Enter and try again.", json!({"fieldName": "event"}));
+                return commerce_error(
+                    400,
+                    "\"%fieldName\" is required. Enter and try again.",
+                    json!({"fieldName": "event"}),
+                );
             };
             let Some(name) = str_of(event, "name") else {
                 return commerce_error(400, "Event name is required.", Value::Null);
             };
             if state.subscriptions.iter().any(|s| str_of(s, "name") == Some(name)) {
-                return commerce_error(400, "An event subscription with the name \"%1\" already exists.", json!([name]));
+                return commerce_error(
+                    400,
+                    "An event subscription with the name \"%1\" already exists.",
+                    json!([name]),
+                );
             }
             if let Some(provider) = str_of(event, "provider_id")
-                && !state.providers.iter().any(|p| str_of(p, "provider_id") == Some(provider))
+                && !state
+                    .providers
+                    .iter()
+                    .any(|p| str_of(p, "provider_id") == Some(provider))
                 && state.config.as_ref().and_then(|c| str_of(c, "provider_id")) != Some(provider)
             {
-                return commerce_error(400, "Event provider with ID \"%1\" is not configured.", json!([provider]));
+                return commerce_error(
+                    400,
+                    "Event provider with ID \"%1\" is not configured.",
+                    json!([provider]),
+                );
             }
             state.subscriptions.push(event.clone());
             (200, Value::Bool(true))
         }
         ("PUT", ["eventing", "eventSubscribe", name]) => {
             let Some(update) = body.get("event") else {
-                return commerce_error(400, "\"%fieldName\" is required. Enter and try again.", json!({"fieldName": "event"}));
+                return commerce_error(
+                    400,
+                    "\"%fieldName\" is required. Enter and try again.",
+                    json!({"fieldName": "event"}),
+                );
             };
-            let Some(stored) = state.subscriptions.iter_mut().find(|s| str_of(s, "name") == Some(*name)) else {
+            let Some(stored) = state
+                .subscriptions
+                .iter_mut()
+                .find(|s| str_of(s, "name") == Some(*name))
+            else {
                 return commerce_error(404, "The \"%1\" event is not subscribed.", json!([name]));
             };
             // Fields are merged with the existing ones (Commerce's documented behaviour).
-            let mut fields: Vec<Value> = stored.get("fields").and_then(Value::as_array).cloned().unwrap_or_default();
-            for field in update.get("fields").and_then(Value::as_array).cloned().unwrap_or_default() {
+            let mut fields: Vec<Value> = stored
+                .get("fields")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for field in update
+                .get("fields")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+            {
                 fields.retain(|f| f.get("name") != field.get("name"));
                 fields.push(field);
             }
@@ -848,11 +931,19 @@ fn commerce_answer(
         }
         ("POST", ["webhooks", "subscribe"]) => {
             let Some(webhook) = body.get("webhook").filter(|w| w.is_object()) else {
-                return commerce_error(400, "\"%fieldName\" is required. Enter and try again.", json!({"fieldName": "webhook"}));
+                return commerce_error(
+                    400,
+                    "\"%fieldName\" is required. Enter and try again.",
+                    json!({"fieldName": "webhook"}),
+                );
             };
             for key in ["webhook_method", "webhook_type", "batch_name", "hook_name", "url"] {
                 if str_of(webhook, key).is_none() {
-                    return commerce_error(400, "\"%fieldName\" is required. Enter and try again.", json!({"fieldName": key}));
+                    return commerce_error(
+                        400,
+                        "\"%fieldName\" is required. Enter and try again.",
+                        json!({"fieldName": key}),
+                    );
                 }
             }
             let key = |w: &Value| {
