@@ -20,6 +20,7 @@ pub mod dead_letters;
 pub mod ims;
 pub mod ingestion;
 pub mod journal;
+pub mod onboard;
 pub mod openapi;
 pub mod prometheus;
 pub mod tooling;

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use commerce_kit_cli::catalog::CatalogArgs;
 use commerce_kit_cli::config;
 use commerce_kit_cli::dead_letters::DeadLettersArgs;
+use commerce_kit_cli::onboard::OnboardArgs;
 use commerce_kit_cli::openapi::{self, Flow};
 use commerce_kit_cli::tooling::{Outcome, SchemasArgs, SendArgs, SimulateCheckStockArgs};
 use commerce_kit_cli::webhooks::WebhooksArgs;
@@ -41,6 +42,10 @@ enum Command {
     /// Print the Commerce registration of the check-stock hook: the
     /// webhooks.xml snippet (PaaS) and the POST /V1/webhooks/subscribe body.
     Webhooks(WebhooksArgs),
+    /// Converge Adobe I/O Events (providers, event metadata, registrations) and
+    /// Commerce (eventing, subscriptions, the check-stock hook) to an onboarding
+    /// file; --dry-run prints the plan. Exit 0 done, 1 a call failed, 2 usage.
+    Onboard(Box<OnboardArgs>),
     /// Call an endpoint as Commerce would, and say what Commerce would do with the answer.
     #[command(subcommand)]
     Simulate(Simulate),
@@ -82,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{text}");
             Ok(())
         }
+        Command::Onboard(args) => finish(args.run().await),
         Command::Simulate(Simulate::CheckStock(args)) => finish(args.run().await),
         Command::Send(args) => finish(args.run().await),
         Command::Openapi { catalog } => {
