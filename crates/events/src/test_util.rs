@@ -15,6 +15,10 @@
 //! # });
 //! ```
 
+mod journal;
+
+pub use journal::{FakeJournal, JournalFault};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
