@@ -114,7 +114,9 @@ async fn main() -> io::Result<()> {
             let forward = Arc::new(connect(base.trim_end_matches('/')).await?);
             Router::new().fallback(any(move |request: Request| publish(Arc::clone(&forward), request)))
         }
-        (None, None) => Router::new().fallback(any(|| async { ([(header::CONTENT_TYPE, "application/json")], ANSWER) })),
+        (None, None) => {
+            Router::new().fallback(any(|| async { ([(header::CONTENT_TYPE, "application/json")], ANSWER) }))
+        }
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);

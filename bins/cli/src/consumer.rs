@@ -271,7 +271,11 @@ impl ConsumerArgs {
             .handler_timeout(Duration::from_millis(timeout))
             .fallback(self.fallback_handler()?);
         // the reference sync handlers, on their routes, when configured
-        let fallback = if self.events_forward_url.is_some() { "forwarding" } else { "logging" };
+        let fallback = if self.events_forward_url.is_some() {
+            "forwarding"
+        } else {
+            "logging"
+        };
         self.sync.register(builder, Duration::from_millis(timeout), fallback)
     }
 
