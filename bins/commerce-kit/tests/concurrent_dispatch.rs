@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use commerce_kit_events::cloudevent::CloudEvent;
@@ -27,6 +27,8 @@ const PER_KEY: usize = 40;
 #[derive(Default)]
 struct BackOffice {
     calls: Mutex<Vec<(String, u64, String)>>,
+    /// The client address of each call: one per connection.
+    peers: Mutex<HashSet<std::net::SocketAddr>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -41,7 +43,13 @@ impl Drop for InFlight {
     }
 }
 
-async fn receive(State(office): State<Arc<BackOffice>>, headers: HeaderMap, body: String) -> StatusCode {
+async fn receive(
+    State(office): State<Arc<BackOffice>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: String,
+) -> StatusCode {
+    office.peers.lock().expect("lock").insert(peer);
     let now = office.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     office.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let _in_flight = InFlight(office.clone());
@@ -62,7 +70,13 @@ async fn start_back_office() -> (Arc<BackOffice>, String) {
     let app = Router::new().route("/events", post(receive)).with_state(office.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/events", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
     (office, url)
 }
 
@@ -193,8 +207,15 @@ async fn a_slow_back_office_gets_concurrent_ordered_events_and_kill_9_loses_none
         (CONCURRENCY, CONCURRENCY),
         "the back office saw the configured concurrency, before the kill and after the restart"
     );
+    // pooled connections: at most one per concurrent call, per process (two processes)
+    let connections = office.peers.lock().expect("lock").len();
+    assert!(
+        connections <= 2 * CONCURRENCY,
+        "{connections} connections for {} calls: the forwarding handler does not reuse them",
+        calls.len()
+    );
     println!(
-        "{total} events over {KEYS} keys, concurrency {CONCURRENCY}: killed after {at_kill} calls, \
+        "{total} events over {KEYS} keys, concurrency {CONCURRENCY}: {connections} connections; killed after {at_kill} calls, \
          {redelivered} redelivered (bound {WINDOW}), max in flight {max}"
     );
 }
