@@ -30,15 +30,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use commerce_kit_commerce_api::{ClientTimeouts, ImsCredentials, ImsTokenProvider};
+use commerce_kit_commerce_api::ClientTimeouts;
 use commerce_kit_onboard::io::DEFAULT_BASE_URL;
 use commerce_kit_onboard::{HookRegistration, IoManagement, Mode, OnboardFile, Targets, Workspace, converge};
-use reqwest::Url;
-use secrecy::{ExposeSecret, SecretString};
 
 use crate::catalog::CatalogArgs;
 use crate::commerce::SyncArgs;
 use crate::config::ConfigError;
+use crate::ims::ImsArgs;
 use crate::tooling::Outcome;
 use crate::webhooks::{HookAuth, RegistrationFormat, WebhooksArgs};
 
@@ -64,26 +63,9 @@ pub struct OnboardArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// OAuth server-to-server client id of the Developer Console project (also the x-api-key).
-    #[arg(long, env = "OAUTH_CLIENT_ID", value_name = "ID")]
-    pub oauth_client_id: Option<String>,
-    /// Its client secret.
-    #[arg(long, env = "OAUTH_CLIENT_SECRET", hide_env_values = true, value_name = "SECRET")]
-    pub oauth_client_secret: Option<SecretString>,
-    /// IMS organization id (`…@AdobeOrg`), sent as x-ims-org-id.
-    #[arg(long, env = "OAUTH_ORG_ID", value_name = "ORG")]
-    pub oauth_org_id: Option<String>,
-    /// IMS scopes of the I/O Management API token (comma-separated).
-    #[arg(long, env = "OAUTH_SCOPES", default_value = "adobeio_api", value_name = "LIST")]
-    pub oauth_scopes: String,
-    /// Adobe IMS.
-    #[arg(
-        long = "ims-base-url",
-        env = "IMS_BASE_URL",
-        default_value = "https://ims-na1.adobelogin.com",
-        value_name = "URL"
-    )]
-    pub ims_base_url: String,
+    /// The project's IMS credentials (the I/O Management API's token).
+    #[command(flatten)]
+    pub ims: ImsArgs,
     /// The I/O Management API.
     #[arg(long, env = "IO_MANAGEMENT_BASE_URL", default_value = DEFAULT_BASE_URL, value_name = "URL")]
     pub io_management_base_url: String,
@@ -121,39 +103,24 @@ impl OnboardArgs {
             .resolve(&catalog, self.file.parent())
             .map_err(|e| ConfigError(format!("onboarding file {}: {e}", self.file.display())))?;
 
-        let client_id = required(self.oauth_client_id.as_deref(), "--oauth-client-id", "OAUTH_CLIENT_ID")?;
-        let client_secret = required(
-            self.oauth_client_secret.as_ref().map(ExposeSecret::expose_secret),
-            "--oauth-client-secret",
-            "OAUTH_CLIENT_SECRET",
-        )?;
         let workspace = Workspace {
             consumer_id: required(self.io_consumer_id.as_deref(), "--io-consumer-id", "IO_CONSUMER_ID")?,
             project_id: required(self.io_project_id.as_deref(), "--io-project-id", "IO_PROJECT_ID")?,
             workspace_id: required(self.io_workspace_id.as_deref(), "--io-workspace-id", "IO_WORKSPACE_ID")?,
         };
-        let ims_url = Url::parse(self.ims_base_url.trim())
-            .map_err(|e| ConfigError::setting("--ims-base-url", "IMS_BASE_URL", format!("invalid URL: {e}")))?;
         let http = commerce_kit_core::http::client(ClientTimeouts {
             connect: Duration::from_secs(5),
             request: Duration::from_secs(30),
         })
         .map_err(|e| ConfigError(e.to_string()))?;
-        let ims = Arc::new(ImsTokenProvider::new(
-            http.clone(),
-            &ims_url,
-            ImsCredentials {
-                client_id,
-                client_secret: SecretString::from(client_secret),
-                scopes: self.oauth_scopes.clone(),
-            },
-        ));
+        let (ims, _) = self.ims.provider("onboard")?;
+        let ims = Arc::new(ims);
         let io = IoManagement::new(
             http,
             &self.io_management_base_url,
             workspace,
             ims,
-            self.oauth_org_id.as_deref(),
+            self.ims.org_id().as_deref(),
         )
         .map_err(ConfigError)?;
 

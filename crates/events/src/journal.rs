@@ -45,6 +45,7 @@ use tokio::task::JoinHandle;
 
 use crate::bus::LocalBus;
 use crate::cloudevent::CloudEvent;
+use crate::local::sleep_or_stop;
 
 /// The default name of the journal's position in the local bus.
 pub const DEFAULT_CURSOR_NAME: &str = "io-events-journal";
@@ -415,17 +416,6 @@ async fn store_page(bus: &LocalBus, options: &JournalOptions, url: &Url, body: &
     Step::Stored {
         count: events.len(),
         next,
-    }
-}
-
-/// Sleeps for `d` unless a stop is requested first; true when stopping.
-async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
-    if *stop.borrow() {
-        return true;
-    }
-    tokio::select! {
-        () = tokio::time::sleep(d) => *stop.borrow(),
-        _ = stop.changed() => true,
     }
 }
 

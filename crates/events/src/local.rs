@@ -216,7 +216,7 @@ async fn retain(bus: LocalBus, keep: Duration, every: Duration, mut stop: watch:
 }
 
 /// Sleeps for `d` unless a stop is requested first; true when stopping.
-async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
+pub(crate) async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     if *stop.borrow() {
         return true;
     }
@@ -242,25 +242,16 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, BusError>>,
 {
-    let mut failures = 0u32;
+    let mut failures = Failures::default();
     loop {
         match op().await {
             Ok(v) => {
-                if failures > 0 {
-                    tracing::info!(failures, "local bus {what} succeeded again; the consumer goes on");
-                }
+                failures.succeeded(what);
                 return Some(v);
             }
             Err(err) => {
-                failures += 1;
-                let wait = options.backoff(failures);
-                tracing::error!(
-                    error = %err,
-                    failures,
-                    retry_in_ms = wait.as_millis() as u64,
-                    "local bus {what} failed; the consumer waits here and retries (GET /ready reports it)"
-                );
-                if sleep_or_stop(stop, wait).await {
+                let at = failures.failed(what, &err.to_string(), "the consumer waits here", options);
+                if sleep_or_stop(stop, at.saturating_duration_since(Instant::now())).await {
                     return None;
                 }
             }
@@ -400,7 +391,37 @@ async fn run(consumer: Consumer, bus: LocalBus, options: LocalOptions, mut stop:
 struct Reads {
     task: Option<JoinHandle<Result<Vec<BusRecord>, BusError>>>,
     retry_at: Option<Instant>,
-    failures: u32,
+    failures: Failures,
+}
+
+/// Consecutive failures of one journal operation, logged the same way for each.
+#[derive(Default)]
+struct Failures(u32);
+
+impl Failures {
+    /// A success: logs the end of a run of failures.
+    fn succeeded(&mut self, what: &str) {
+        if self.0 > 0 {
+            tracing::info!(
+                failures = self.0,
+                "local bus {what} succeeded again; the consumer goes on"
+            );
+        }
+        self.0 = 0;
+    }
+
+    /// One more failure, logged at error with the count; returns when to try again.
+    fn failed(&mut self, what: &str, error: &str, meanwhile: &str, options: &LocalOptions) -> Instant {
+        self.0 += 1;
+        let wait = options.backoff(self.0);
+        tracing::error!(
+            error = %error,
+            failures = self.0,
+            retry_in_ms = wait.as_millis() as u64,
+            "local bus {what} failed; {meanwhile} and retries (GET /ready reports it)"
+        );
+        Instant::now() + wait
+    }
 }
 
 impl Reads {
@@ -415,13 +436,7 @@ impl Reads {
     ) -> Option<Vec<BusRecord>> {
         let error = match read {
             Ok(Ok(records)) => {
-                if self.failures > 0 {
-                    tracing::info!(
-                        failures = self.failures,
-                        "local bus read succeeded again; the consumer goes on"
-                    );
-                }
-                self.failures = 0;
+                self.failures.succeeded("read");
                 if records.is_empty() {
                     // head is ahead but nothing readable yet: do not spin.
                     self.retry_at = Some(Instant::now() + Duration::from_millis(50));
@@ -431,15 +446,8 @@ impl Reads {
             Ok(Err(err)) => err.to_string(),
             Err(err) => format!("the read task failed: {err}"),
         };
-        self.failures += 1;
-        let wait = options.backoff(self.failures);
-        tracing::error!(
-            error = %error,
-            failures = self.failures,
-            retry_in_ms = wait.as_millis() as u64,
-            "local bus read failed; the consumer finishes what it has, waits here and retries (GET /ready reports it)"
-        );
-        self.retry_at = Some(Instant::now() + wait);
+        let what = "the consumer finishes what it has, waits here";
+        self.retry_at = Some(self.failures.failed("read", &error, what, options));
         None
     }
 }
@@ -503,7 +511,7 @@ struct AckWriter {
     /// When the last write started.
     last: Instant,
     /// Consecutive failed writes.
-    failures: u32,
+    failures: Failures,
 }
 
 impl AckWriter {
@@ -515,7 +523,7 @@ impl AckWriter {
             writing: None,
             due: None,
             last: Instant::now(),
-            failures: 0,
+            failures: Failures::default(),
         }
     }
 
@@ -549,13 +557,7 @@ impl AckWriter {
     ) {
         let error = match written {
             Ok((next, done, Ok(()))) => {
-                if self.failures > 0 {
-                    tracing::info!(
-                        failures = self.failures,
-                        "local bus ack succeeded again; the consumer goes on"
-                    );
-                }
-                self.failures = 0;
+                self.failures.succeeded("ack");
                 self.durable = self.durable.max(next);
                 self.durable_done = done;
                 self.report(bus);
@@ -565,15 +567,8 @@ impl AckWriter {
             Ok((_, _, Err(err))) => err.to_string(),
             Err(err) => format!("the write task failed: {err}"),
         };
-        self.failures += 1;
-        let wait = options.backoff(self.failures);
-        tracing::error!(
-            error = %error,
-            failures = self.failures,
-            retry_in_ms = wait.as_millis() as u64,
-            "local bus ack failed; the consumer reads no further than its window and retries (GET /ready reports it)"
-        );
-        self.due = Some(Instant::now() + wait);
+        let what = "the consumer reads no further than its window";
+        self.due = Some(self.failures.failed("ack", &error, what, options));
     }
 
     /// `commerce_kit_bus_acked_offset{consumer}` and `commerce_kit_bus_lag{consumer}`
