@@ -45,7 +45,7 @@ use tokio::task::JoinHandle;
 
 use crate::bus::LocalBus;
 use crate::cloudevent::CloudEvent;
-use crate::local::sleep_or_stop;
+use crate::local::{sleep_or_stop, stop_requested};
 
 /// The default name of the journal's position in the local bus.
 pub const DEFAULT_CURSOR_NAME: &str = "io-events-journal";
@@ -181,7 +181,7 @@ async fn pull(
         }
         let step = tokio::select! {
             step = fetch(&client, &ims, &bus, &options, &next) => step,
-            _ = stop.changed() => break,
+            () = stop_requested(&mut stop) => break,
         };
         let wait = match step {
             Step::Stored { count, next: link } => {

@@ -216,13 +216,35 @@ async fn retain(bus: LocalBus, keep: Duration, every: Duration, mut stop: watch:
 }
 
 /// Sleeps for `d` unless a stop is requested first; true when stopping.
+/// When the handle is gone (no stop can come any more), it just sleeps.
 pub(crate) async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     if *stop.borrow() {
         return true;
     }
+    let sleep = tokio::time::sleep(d);
+    tokio::pin!(sleep);
     tokio::select! {
-        () = tokio::time::sleep(d) => *stop.borrow(),
-        _ = stop.changed() => true,
+        () = &mut sleep => *stop.borrow(),
+        changed = stop.changed() => match changed {
+            Ok(()) => *stop.borrow(),
+            Err(_) => {
+                sleep.await;
+                false
+            }
+        },
+    }
+}
+
+/// Resolves when a stop is requested; never, once the handle that could
+/// request one is gone (a `changed()` that fails at once would spin a loop).
+pub(crate) async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -355,7 +377,7 @@ async fn run(consumer: Consumer, bus: LocalBus, options: LocalOptions, mut stop:
                 acks.written(written, &bus, &options, &sched);
             }
             changed = head.changed() => if changed.is_err() { break },
-            _ = stop.changed() => {}
+            () = stop_requested(&mut stop) => {}
         }
     }
     // A stop interrupts retry waits and leaves what has not started; the
