@@ -100,6 +100,27 @@ async fn the_journal_is_consumed_and_a_kill_9_resumes_from_the_stored_position()
         assert!(Instant::now() < deadline, "{} of {TOTAL} events handled", seen.len());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let scrape = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let value = |series: &str| {
+        scrape
+            .lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{scrape}"))
+    };
+    assert_eq!(
+        value("commerce_kit_journal_requests_total{outcome=\"failed\"}"),
+        1.0,
+        "the malformed page"
+    );
+    assert!(value("commerce_kit_journal_requests_total{outcome=\"events\"}") >= 1.0);
+    assert!(value("commerce_kit_journal_events_total") >= 1.0);
     let (exit, logs) = server.terminate();
     assert_eq!(exit.code(), Some(0), "{logs}");
 

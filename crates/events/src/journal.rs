@@ -26,6 +26,10 @@
 //!   wrong, the position is not moved, and the request is retried after a
 //!   backoff: the journal is never skipped past an event that was not stored.
 //!
+//! Metrics: `commerce_kit_journal_requests_total{outcome="events"|"end"|"failed"}`
+//! (pages stored, 204s, failed requests) and `commerce_kit_journal_events_total`
+//! (events stored in the local bus).
+//!
 //! Why store before handling: the journal's position moves only past events
 //! that are in the local journal, durably; from there they are handled, retried
 //! and dead-lettered by the local-bus loop, whose acknowledgement survives a
@@ -175,6 +179,11 @@ async fn pull(
     };
     failures = 0;
     tracing::info!(journal = %without_query(&options.url), from = %next, "journal puller started");
+    // Present from the start, so a dashboard shows 0 rather than no data.
+    for outcome in ["events", "end", "failed"] {
+        metrics::counter!("commerce_kit_journal_requests_total", "outcome" => outcome).increment(0);
+    }
+    metrics::counter!("commerce_kit_journal_events_total").increment(0);
     loop {
         if *stop.borrow() {
             break;
@@ -183,8 +192,15 @@ async fn pull(
             step = fetch(&client, &ims, &bus, &options, &next) => step,
             () = stop_requested(&mut stop) => break,
         };
+        let outcome = match &step {
+            Step::Stored { .. } => "events",
+            Step::Idle { .. } => "end",
+            Step::Failed { .. } => "failed",
+        };
+        metrics::counter!("commerce_kit_journal_requests_total", "outcome" => outcome).increment(1);
         let wait = match step {
             Step::Stored { count, next: link } => {
+                metrics::counter!("commerce_kit_journal_events_total").increment(count as u64);
                 if failures > 0 {
                     tracing::info!(failures, "journal puller: the journal answers again");
                 }
