@@ -164,7 +164,10 @@ impl DeadLettersArgs {
             Ok(response) => response,
             Err(err) => {
                 return Ok(Outcome {
-                    report: format!("{url} could not be reached: {}\n", without_url(&err)),
+                    report: format!(
+                        "{url} could not be reached: {}\n",
+                        commerce_kit_core::http::root_cause(&err)
+                    ),
                     status: EXIT_REFUSED,
                 });
             }
@@ -190,15 +193,4 @@ impl DeadLettersArgs {
             status: EXIT_OK,
         })
     }
-}
-
-/// A transport error's message without its URL (already printed by the caller).
-fn without_url(err: &reqwest::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
-    let mut deepest = err.to_string();
-    while let Some(s) = source {
-        deepest = s.to_string();
-        source = s.source();
-    }
-    deepest
 }

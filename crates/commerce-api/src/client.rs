@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use commerce_kit_core::http::without_url;
 use commerce_kit_core::http::{ClientBuildError, ClientTimeouts};
-use commerce_kit_core::ims::{AccessToken, ImsTokenProvider, without_url};
+use commerce_kit_core::ims::{AccessToken, ImsTokenProvider};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use reqwest::Url;

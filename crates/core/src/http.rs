@@ -80,6 +80,53 @@ pub fn client(timeouts: ClientTimeouts) -> Result<reqwest::Client, ClientBuildEr
         .map_err(|e| ClientBuildError(e.to_string()))
 }
 
+/// `scheme://host[:port]/path` of a URL, as it may appear in logs and error
+/// messages: no credentials, query or fragment.
+///
+/// ```
+/// use commerce_kit_core::http::shown_url;
+///
+/// let url = reqwest::Url::parse("https://user:pw@erp.example:8443/api/stock?token=s#f").unwrap();
+/// assert_eq!(shown_url(&url), "https://erp.example:8443/api/stock");
+/// assert_eq!(shown_url(&reqwest::Url::parse("http://[::1]/x").unwrap()), "http://[::1]/x");
+/// ```
+pub fn shown_url(url: &reqwest::Url) -> String {
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!(
+        "{}://{}{port}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.path()
+    )
+}
+
+/// The innermost source of an error: the specific reason (e.g. `Connection
+/// refused (os error 111)`), which, unlike reqwest's own message, never
+/// repeats the URL.
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+/// A reqwest error's message with its URL left out and its causes appended
+/// (kept short for client messages).
+pub fn without_url(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(url) = err.url() {
+        text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "<url>");
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A response's `Retry-After` (delta-seconds or an HTTP date; a date in the
 /// past is zero), if it has a valid one.
 ///
@@ -117,6 +164,14 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_credentials_query_or_fragment() {
+        let url = reqwest::Url::parse("https://user:pw@erp.example:8443/stock/24-MB01?key=abc#top").expect("url");
+        assert_eq!(shown_url(&url), "https://erp.example:8443/stock/24-MB01");
+        let url = reqwest::Url::parse("http://[::1]/x").expect("url");
+        assert_eq!(shown_url(&url), "http://[::1]/x");
+    }
 
     #[test]
     fn retry_after_accepts_seconds_and_http_dates() {

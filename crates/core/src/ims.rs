@@ -17,6 +17,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use http::HeaderValue;
+
+use crate::http::without_url;
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
@@ -310,21 +312,6 @@ impl ImsTokenProvider {
         .ok_or_else(|| ImsError::Malformed("no numeric expires_in".into()))?;
         Ok((SecretString::from(token), Duration::from_secs(secs)))
     }
-}
-
-/// A reqwest error's message without the URL (kept short for client messages).
-pub fn without_url(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    if let Some(url) = err.url() {
-        text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "<url>");
-    }
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -174,26 +174,7 @@ fn join_path(prefix: &str, tail: &str) -> String {
     }
 }
 
-/// `scheme://host[:port]/path` of a URL: no credentials, query or fragment.
-pub(crate) fn shown_url(url: &reqwest::Url) -> String {
-    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    format!(
-        "{}://{}{port}{}",
-        url.scheme(),
-        url.host_str().unwrap_or(""),
-        url.path()
-    )
-}
-
-/// The innermost source of an error: the specific reason (e.g. `Connection
-/// refused (os error 111)`), which carries no URL.
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = err;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
-}
+pub(crate) use commerce_kit_core::http::{root_cause, shown_url};
 
 impl From<reqwest::Error> for HandlerError {
     fn from(err: reqwest::Error) -> Self {
@@ -373,11 +354,5 @@ mod tests {
             HandlerError::from(err).message(),
             "invalid parameter 'items': invalid type: integer `1`, expected a sequence"
         );
-    }
-
-    #[test]
-    fn urls_are_shown_without_credentials_or_query() {
-        let url = reqwest::Url::parse("https://user:pw@erp.example:8443/api/stock?token=s3cret#frag").expect("url");
-        assert_eq!(shown_url(&url), "https://erp.example:8443/api/stock");
     }
 }

@@ -306,7 +306,7 @@ async fn fetch(
                     reason: format!(
                         "GET {}: {}",
                         without_query(url),
-                        commerce_kit_core::ims::without_url(&err)
+                        commerce_kit_core::http::without_url(&err)
                     ),
                     wait: None,
                 };
@@ -321,7 +321,7 @@ async fn fetch(
                     Ok(body) => body,
                     Err(err) => {
                         return Step::Failed {
-                            reason: format!("reading the page: {}", commerce_kit_core::ims::without_url(&err)),
+                            reason: format!("reading the page: {}", commerce_kit_core::http::without_url(&err)),
                             wait: None,
                         };
                     }

@@ -27,7 +27,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use commerce_kit_commerce_api::encode_segment;
-use commerce_kit_core::ims::{ImsError, ImsTokenProvider, without_url};
+use commerce_kit_core::http::without_url;
+use commerce_kit_core::ims::{ImsError, ImsTokenProvider};
 use http::{HeaderValue, Method, StatusCode};
 use reqwest::Url;
 use serde_json::Value;

@@ -66,7 +66,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use reqwest::Url;
 
 use crate::request::CheckStockRequest;
 
@@ -300,30 +299,7 @@ impl From<&str> for CheckerError {
     }
 }
 
-/// `scheme://host[:port]/path`: a URL as it may appear in logs (no
-/// credentials, query or fragment).
-pub(crate) fn shown_url(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    shown.push_str(url.path());
-    shown
-}
-
-/// The innermost error's text (e.g. `Connection refused (os error 111)`),
-/// which, unlike reqwest's own message, never repeats the full URL.
-pub(crate) fn root_cause(err: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    if std::ptr::addr_eq(cause, err as &dyn std::error::Error) {
-        "unknown error".to_owned()
-    } else {
-        cause.to_string()
-    }
-}
+pub(crate) use commerce_kit_core::http::{root_cause, shown_url};
 
 /// Decides whether the items of a cart are in stock.
 ///
@@ -490,13 +466,5 @@ mod tests {
         assert_eq!(answers(&Box::new(Distinct)).await, direct);
         assert_eq!(answers(&box_dyn).await, direct);
         assert_eq!(answers(&Arc::new(Arc::clone(&arc_dyn))).await, direct);
-    }
-
-    #[test]
-    fn urls_are_shown_without_credentials_query_or_fragment() {
-        let url = Url::parse("https://user:pw@erp.example:8443/stock/24-MB01?key=abc#top").expect("url");
-        assert_eq!(shown_url(&url), "https://erp.example:8443/stock/24-MB01");
-        let url = Url::parse("http://[::1]/x").expect("url");
-        assert_eq!(shown_url(&url), "http://[::1]/x");
     }
 }

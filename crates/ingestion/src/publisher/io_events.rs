@@ -36,9 +36,10 @@ use reqwest::Url;
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
 
-use super::ims::{AccessToken, ImsError, ImsTokenProvider, without_url};
+use super::ims::{AccessToken, ImsError, ImsTokenProvider};
 use super::ingress_client::{IngressClient, IngressClientError, error_chain};
 use super::{Delivery, EventPublisher, PublishError};
+use commerce_kit_core::http::without_url;
 
 /// Default total time spent on one event, retries included.
 pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(15);

@@ -330,32 +330,13 @@ impl BackOfficeClient {
         } else {
             BackOfficeError::Unreachable {
                 url: shown.to_owned(),
-                reason: innermost(err),
+                reason: root_cause(err),
             }
         }
     }
 }
 
-/// `scheme://host[:port]/path`.
-pub(super) fn shown(url: &Url) -> String {
-    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    format!(
-        "{}://{}{port}{}",
-        url.scheme(),
-        url.host_str().unwrap_or_default(),
-        url.path()
-    )
-}
-
-/// The deepest source of an error: the specific reason, without the URL
-/// reqwest's own message carries.
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = err;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    current.to_string()
-}
+pub(super) use commerce_kit_core::http::{root_cause, shown_url as shown};
 
 /// A back-office failure body's `error` (or `message`) string, shortened.
 fn reason(body: &[u8]) -> Option<String> {
