@@ -86,7 +86,6 @@ impl DeadLettersArgs {
     async fn local(&self, action: DeadLetterAction) -> Result<Outcome, BusError> {
         let bus = LocalBus::open(&self.data_dir)?;
         let name = self.consumer.as_str();
-        let letter = |l: commerce_kit_events::bus::DeadLetter| json!({"offset": l.offset, "at": l.at, "reason": l.reason, "event": l.event});
         let done = |value: Value| Outcome {
             report: format!("{value}\n"),
             status: EXIT_OK,
@@ -97,24 +96,21 @@ impl DeadLettersArgs {
                     .dead_letters(name)
                     .await?
                     .into_iter()
-                    .map(|l| format!("{}\n", letter(l)))
+                    .map(|l| format!("{}\n", json!(l)))
                     .collect(),
                 status: EXIT_OK,
             },
             DeadLetterAction::Show { offset } => match bus.dead_letter_at(name, offset).await? {
-                Some(l) => done(letter(l)),
+                Some(l) => done(json!(l)),
                 None => Outcome {
                     report: format!("consumer '{name}' has no dead letter at offset {offset}\n"),
                     status: EXIT_REFUSED,
                 },
             },
             DeadLetterAction::Replay { offset } => {
-                let event_id = bus
-                    .dead_letter_at(name, offset)
-                    .await?
-                    .map(|l| l.event.event_id().to_owned());
-                let at = bus.replay(name, offset).await?;
-                done(json!({"replayed": offset, "offset": at, "event_id": event_id}))
+                let replayed = bus.replay(name, offset).await?;
+                let event_id = replayed.letter.event.event_id();
+                done(json!({"replayed": offset, "offset": replayed.offset, "event_id": event_id}))
             }
             DeadLetterAction::Discard { offset } => {
                 let l = bus.discard(name, offset).await?;

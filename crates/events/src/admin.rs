@@ -32,7 +32,7 @@ use commerce_kit_core::signature::constant_time_eq;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use crate::bus::{BusError, DeadLetter, LocalBus};
+use crate::bus::{BusError, LocalBus};
 
 /// What the admin routes need.
 #[derive(Clone)]
@@ -92,10 +92,6 @@ fn authorize(admin: &Admin, headers: &HeaderMap) -> Result<(), Box<Response>> {
     }
 }
 
-fn letter_json(letter: &DeadLetter) -> serde_json::Value {
-    json!({"offset": letter.offset, "at": letter.at, "reason": letter.reason, "event": letter.event})
-}
-
 fn offset_of(raw: &str) -> Result<u64, Box<Response>> {
     raw.parse().map_err(|_| {
         Box::new(error_response(
@@ -146,7 +142,7 @@ async fn list(State(admin): State<Admin>, headers: HeaderMap) -> Response {
     match admin.bus.dead_letters(&admin.consumer).await {
         Ok(letters) => Json(json!({
             "consumer": &*admin.consumer,
-            "dead_letters": letters.iter().map(letter_json).collect::<Vec<_>>(),
+            "dead_letters": letters,
         }))
         .into_response(),
         Err(err) => failure(&admin, &err, false),
@@ -162,7 +158,7 @@ async fn show(State(admin): State<Admin>, headers: HeaderMap, Path(raw): Path<St
         Err(refused) => return *refused,
     };
     match admin.bus.dead_letter_at(&admin.consumer, offset).await {
-        Ok(Some(letter)) => Json(letter_json(&letter)).into_response(),
+        Ok(Some(letter)) => Json(letter).into_response(),
         Ok(None) => failure(
             &admin,
             &BusError::NotDead {
@@ -184,14 +180,12 @@ async fn replay(State(admin): State<Admin>, headers: HeaderMap, Path(raw): Path<
         Ok(offset) => offset,
         Err(refused) => return *refused,
     };
-    let event_id = match admin.bus.dead_letter_at(&admin.consumer, offset).await {
-        Ok(letter) => letter.map(|l| l.event.event_id().to_owned()),
-        Err(err) => return failure(&admin, &err, true),
-    };
     match admin.bus.replay(&admin.consumer, offset).await {
-        Ok(at) => {
+        Ok(replayed) => {
+            let at = replayed.offset;
             tracing::info!(consumer = %admin.consumer, replayed = offset, offset = at, "admin: dead letter replayed");
-            Json(json!({"replayed": offset, "offset": at, "event_id": event_id})).into_response()
+            Json(json!({"replayed": offset, "offset": at, "event_id": replayed.letter.event.event_id()}))
+                .into_response()
         }
         Err(err) => failure(&admin, &err, true),
     }

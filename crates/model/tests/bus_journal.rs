@@ -278,8 +278,16 @@ async fn parked_letters_leave_the_ack_alone_and_replay_or_discard_once_across_re
         assert_eq!(bus.dead_letter_at("other", 1).await.expect("show"), None);
     }
     let bus = LocalBus::open(dir.path()).expect("reopen");
-    let at = bus.replay("c", 1).await.expect("replay");
-    assert_eq!((at, bus.head()), (3, 4));
+    let replayed = bus.replay("c", 1).await.expect("replay");
+    assert_eq!((replayed.offset, bus.head()), (3, 4));
+    assert_eq!(
+        (
+            replayed.letter.offset,
+            replayed.letter.reason.as_str(),
+            replayed.letter.event.clone()
+        ),
+        (1, "second reason", event(1))
+    );
     let replayed = bus.read(3, 10).await.expect("read");
     assert_eq!(replayed.len(), 1);
     assert_eq!(replayed[0].event, event(1), "the same event: same id, same data");

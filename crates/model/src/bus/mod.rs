@@ -165,17 +165,28 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
-/// An event a consumer gave up on, with why and when.
-#[derive(Debug, Clone, PartialEq)]
+/// An event a consumer gave up on, with why and when. Serialized as
+/// `{"offset":…,"at":"<RFC 3339>","reason":"…","event":{…CloudEvent…}}`,
+/// what the dead-letter tools print and the admin API answers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DeadLetter {
     /// The event's journal offset.
     pub offset: u64,
-    /// The event.
-    pub event: CloudEvent,
-    /// Why it was parked (the consumer's message).
-    pub reason: String,
     /// When it was parked, RFC 3339 UTC.
     pub at: String,
+    /// Why it was parked (the consumer's message).
+    pub reason: String,
+    /// The event.
+    pub event: CloudEvent,
+}
+
+/// A dead letter put back in the journal by [`LocalBus::replay`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replayed {
+    /// Where it was appended.
+    pub offset: u64,
+    /// The letter as it was (it has left the dead-letter list).
+    pub letter: DeadLetter,
 }
 
 /// The embedded durable journal. Cheap to clone (Arc inside), Send + Sync.
@@ -550,7 +561,7 @@ impl LocalBus {
     /// Puts `consumer`'s dead letter at `offset` back in the journal, in one
     /// commit: the letter leaves the list and its event (same id, same data)
     /// is appended at the head as a [`Replay`] for `consumer` alone. Returns
-    /// the new offset. No such letter is [`BusError::NotDead`].
+    /// the new offset and the letter. No such letter is [`BusError::NotDead`].
     ///
     /// ```
     /// use commerce_kit_model::bus::{BusError, LocalBus};
@@ -563,23 +574,22 @@ impl LocalBus {
     /// let record = bus.read(0, 1).await.unwrap().remove(0);
     /// bus.dead_letter("c", &record, "ERP said 400").await.unwrap();
     ///
-    /// let offset = bus.replay("c", 0).await.unwrap();
-    /// let again = bus.read(offset, 1).await.unwrap().remove(0);
+    /// let replayed = bus.replay("c", 0).await.unwrap();
+    /// assert_eq!((replayed.offset, replayed.letter.reason.as_str()), (1, "ERP said 400"));
+    /// let again = bus.read(replayed.offset, 1).await.unwrap().remove(0);
     /// assert_eq!((again.event.id.as_str(), again.replay.unwrap().of), ("e1", 0));
     /// assert!(bus.dead_letters("c").await.unwrap().is_empty());
     /// assert!(matches!(bus.replay("c", 0).await, Err(BusError::NotDead { .. })));
     /// # });
     /// ```
-    pub async fn replay(&self, consumer: &str, offset: u64) -> Result<u64, BusError> {
+    pub async fn replay(&self, consumer: &str, offset: u64) -> Result<Replayed, BusError> {
         let consumer = consumer.to_owned();
-        let appended = self
-            .submit(|reply| Op::Replay {
-                consumer,
-                offset,
-                reply,
-            })
-            .await?;
-        Ok(appended.offset)
+        self.submit(|reply| Op::Replay {
+            consumer,
+            offset,
+            reply,
+        })
+        .await
     }
 
     /// Removes `consumer`'s dead letter at `offset` for good and returns it.

@@ -47,6 +47,18 @@ pub(super) struct StoredDeadLetter {
     pub event: CloudEvent,
 }
 
+impl StoredDeadLetter {
+    /// The letter stored at `offset`.
+    pub fn into_letter(self, offset: u64) -> DeadLetter {
+        DeadLetter {
+            offset,
+            at: self.at,
+            reason: self.reason,
+            event: self.event,
+        }
+    }
+}
+
 /// How a replayed dead letter is stored in `EVENTS`: the event with the
 /// consumer it is for and the offset it was parked at. Its JSON starts with
 /// [`REPLAY_PREFIX`], which an event's JSON never does (a serialized
@@ -204,13 +216,7 @@ pub(super) fn read_dead_letters(db: &Database, path: &Path, consumer: &str) -> R
     for entry in range {
         let (key, value) = entry.map_err(|e| storage(path, "dead_letters", e))?;
         let offset = key.value().1;
-        let stored = decode_dead_letter(path, consumer, offset, value.value())?;
-        out.push(DeadLetter {
-            offset,
-            event: stored.event,
-            reason: stored.reason,
-            at: stored.at,
-        });
+        out.push(decode_dead_letter(path, consumer, offset, value.value())?.into_letter(offset));
     }
     Ok(out)
 }
@@ -230,13 +236,9 @@ pub(super) fn read_dead_letter(
     else {
         return Ok(None);
     };
-    let stored = decode_dead_letter(path, consumer, offset, value.value())?;
-    Ok(Some(DeadLetter {
-        offset,
-        event: stored.event,
-        reason: stored.reason,
-        at: stored.at,
-    }))
+    Ok(Some(
+        decode_dead_letter(path, consumer, offset, value.value())?.into_letter(offset),
+    ))
 }
 
 /// A stored dead letter's JSON.

@@ -31,7 +31,7 @@ use super::store::{
     ACK_DONE, ACKS, CHECKPOINTS, CURSORS, DEAD, EVENTS, KEYS, META, META_NEXT, StoredReplay, decode_dead_letter,
     storage,
 };
-use super::{Appended, BusError, DeadLetter, HeldBack, Replay, Slot, integrity};
+use super::{Appended, BusError, DeadLetter, HeldBack, Replay, Replayed, Slot, integrity};
 
 /// Most requests applied in one transaction.
 pub(super) const MAX_BATCH: usize = 4096;
@@ -88,7 +88,7 @@ pub(super) enum Op {
     Replay {
         consumer: String,
         offset: u64,
-        reply: oneshot::Sender<Result<Appended, BusError>>,
+        reply: oneshot::Sender<Result<Replayed, BusError>>,
     },
     /// Removes a dead letter.
     Discard {
@@ -625,13 +625,14 @@ impl Writer {
                         {
                             None => Err(self.not_dead(consumer, *offset)),
                             Some(bytes) => {
-                                let stored = decode_dead_letter(path, consumer, *offset, bytes.value())?;
+                                let letter =
+                                    decode_dead_letter(path, consumer, *offset, bytes.value())?.into_letter(*offset);
                                 let replay = StoredReplay {
                                     replay: Replay {
                                         consumer: consumer.clone(),
                                         of: *offset,
                                     },
-                                    event: stored.event,
+                                    event: letter.event.clone(),
                                 };
                                 let bytes = serde_json::to_vec(&replay).map_err(|e| BusError::Encode {
                                     path: path.clone(),
@@ -642,7 +643,11 @@ impl Writer {
                                     .insert(next, bytes.as_slice())
                                     .map_err(|e| storage(path, "replay", e))?;
                                 next += 1;
-                                Ok(Done::at(next - 1, false))
+                                Ok(Done {
+                                    offset: next - 1,
+                                    duplicate: false,
+                                    letter: Some(letter),
+                                })
                             }
                         }
                     }
@@ -659,19 +664,13 @@ impl Writer {
                             .map_err(|e| storage(path, "discard", e))?
                         {
                             None => Err(self.not_dead(consumer, *offset)),
-                            Some(bytes) => {
-                                let stored = decode_dead_letter(path, consumer, *offset, bytes.value())?;
-                                Ok(Done {
-                                    offset: *offset,
-                                    duplicate: false,
-                                    letter: Some(DeadLetter {
-                                        offset: *offset,
-                                        event: stored.event,
-                                        reason: stored.reason,
-                                        at: stored.at,
-                                    }),
-                                })
-                            }
+                            Some(bytes) => Ok(Done {
+                                offset: *offset,
+                                duplicate: false,
+                                letter: Some(
+                                    decode_dead_letter(path, consumer, *offset, bytes.value())?.into_letter(*offset),
+                                ),
+                            }),
                         }
                     }
                     // Unreachable: the tables are open whenever the batch holds an ack or a
@@ -730,13 +729,33 @@ fn advance(acks: &mut redb::Table<'_, &str, u64>, consumer: &str, to: u64) -> Re
     }
 }
 
+/// The letter a replay's or discard's outcome carries (always: the error arm
+/// is not reached).
+fn with_letter(done: Done, consumer: String, offset: u64) -> Result<DeadLetter, BusError> {
+    done.letter.ok_or(BusError::NotDead {
+        path: PathBuf::new(),
+        consumer,
+        offset,
+    })
+}
+
 /// Sends the result to the waiter (a waiter that gave up is ignored).
 fn answer(op: Op, result: Outcome) {
     match op {
-        Op::Append { reply, .. } | Op::Replay { reply, .. } => {
+        Op::Append { reply, .. } => {
             let _ = reply.send(result.map(|done| Appended {
                 offset: done.offset,
                 duplicate: done.duplicate,
+            }));
+        }
+        Op::Replay {
+            reply,
+            offset,
+            consumer,
+        } => {
+            let _ = reply.send(result.and_then(|done| {
+                let at = done.offset;
+                with_letter(done, consumer, offset).map(|letter| Replayed { offset: at, letter })
             }));
         }
         Op::Ack { reply, .. } | Op::DeadLetter { reply, .. } | Op::Cursor { reply, .. } => {
@@ -747,14 +766,7 @@ fn answer(op: Op, result: Outcome) {
             offset,
             consumer,
         } => {
-            // A discard's outcome always carries its letter; the error arm is not reached.
-            let _ = reply.send(result.and_then(|done| {
-                done.letter.ok_or(BusError::NotDead {
-                    path: PathBuf::new(),
-                    consumer,
-                    offset,
-                })
-            }));
+            let _ = reply.send(result.and_then(|done| with_letter(done, consumer, offset)));
         }
         // Only answered here when refused (a broken writer); otherwise run by `prune`.
         Op::Prune(PruneOp::Events { reply, .. }) => {
