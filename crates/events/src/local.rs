@@ -2,38 +2,42 @@
 //! Events' webhook delivery.
 //!
 //! [`spawn_local`] starts a task that reads the journal from the consumer's
-//! last acknowledged offset and dispatches each event, in order, through the
-//! same [`Consumer::dispatch`] as `POST /events`:
+//! position and dispatches its events through the same [`Consumer::dispatch`]
+//! as `POST /events`, up to [`LocalOptions::concurrency`] at once. Events that
+//! share an ordering key ([`crate::ordering`]) are handled strictly in journal
+//! order, one at a time; the others run side by side.
 //!
-//! - success (2xx, including duplicates and loop-guard discards) → the offset is
-//!   acknowledged (`bus.ack`, durable). Acknowledgements are grouped: one per
-//!   read batch (at most [`LocalOptions::read_batch`] events, 64 by default),
-//!   written after the batch's last event was handled and before the next read;
-//!   when events trickle in one at a time, each is acknowledged on its own. A
-//!   pending acknowledgement is also written before any retry wait, so a stuck
-//!   event never holds back the acknowledgement of the ones before it;
+//! - success (2xx, including duplicates and loop-guard discards) → finished;
 //! - a retryable status (429, 5xx except 505) → retried after a backoff
 //!   (`EVENTS_LOCAL_RETRY_INITIAL_MS` doubling up to `EVENTS_LOCAL_RETRY_MAX_MS`),
-//!   at most `EVENTS_LOCAL_MAX_ATTEMPTS` attempts in all; the events behind it
-//!   wait (order is kept);
+//!   at most `EVENTS_LOCAL_MAX_ATTEMPTS` attempts in all; the events of its key
+//!   wait, the others go on; the wait holds no task;
 //! - any other status, or retries exhausted → parked in the dead-letter list
-//!   (`bus.dead_letter`, which acknowledges past it atomically) with the status
-//!   and message as the reason.
+//!   ([`LocalBus::park`]) with the status and message as the reason: finished.
 //!
-//! Crash safety: an acknowledged event is never dispatched again; events
-//! handled but not yet acknowledged when the process dies (at most one read
-//! batch) are dispatched again after the restart: delivery is at least once.
-//! One fsync per event would cap the loop at the disk's fsync rate (about
-//! 1,400 events/s on the machines this was measured on); grouping lifts that
-//! cap while bounding the redelivery window. With a shared state store
-//! (`REDIS_URL`) the redelivered events are recognised by their dedupe marks;
-//! handlers should be idempotent either way (the forwarding handler sends an
-//! `idempotency-key`).
+//! Acknowledgement: at most every [`LocalOptions::ack_interval`] (10 ms), the
+//! loop durably records ([`LocalBus::ack_with_done`]) its watermark (every
+//! event below it is finished) and the finished ranges above it. A retrying
+//! event holds back the watermark; the loop reads at most
+//! [`LocalOptions::window`] events past what is acknowledged, then waits.
 //!
-//! Dead letters are inspected with [`LocalBus::dead_letters`] (consumer name
-//! [`DEFAULT_CONSUMER_NAME`] by default), e.g. `event-consumer dead-letters
-//! --data-dir ./data` while the server is stopped (the journal is locked by
-//! the running process).
+//! Crash safety: a finished event whose finish was recorded is never
+//! dispatched again; after a crash only the unfinished ones are, in journal
+//! order per key: what was running, retrying or waiting for its key, and what
+//! finished since the last write, at most the window. Delivery is at least
+//! once: with a shared state store (`REDIS_URL`) redelivered events are
+//! recognised by their dedupe marks; handlers should be idempotent either way
+//! (the forwarding handler sends an `idempotency-key`).
+//!
+//! Memory: at most the window's offsets and the keys of waiting events, the
+//! records of `2 × concurrency + read_batch` events ready to run, the running
+//! ones, and [`LocalOptions::buffered`] waiting or retrying records (the
+//! others are read again from the journal when their turn comes).
+//!
+//! Dead letters are listed, shown, replayed and discarded with
+//! [`LocalBus::dead_letters`], [`LocalBus::replay`] and
+//! [`LocalBus::discard`]; while the server runs (it holds the journal's lock),
+//! through [`crate::admin`].
 //!
 //! Retention: beside the loop, a task removes the events every consumer has
 //! acknowledged once they are older than [`LocalOptions::retention`] (7 days
@@ -42,9 +46,10 @@
 //! what it removed, and warns when a consumer's acknowledgement keeps events
 //! past the retention (a stopped or renamed consumer holds the journal's size).
 //!
-//! Shutdown: [`LocalConsumerHandle::shutdown`] lets the event being handled
-//! finish (bounded by the handler deadline), interrupts backoff waits, and
-//! returns; the next start resumes from the last acknowledged offset.
+//! Shutdown: [`LocalConsumerHandle::shutdown`] lets the events being handled
+//! finish (bounded by the handler deadline), drops retry waits and events not
+//! yet started, records what finished, and returns; the next start resumes
+//! from there.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -143,7 +148,7 @@ pub struct LocalConsumerHandle {
 }
 
 impl LocalConsumerHandle {
-    /// Asks the loop to stop after the event in progress (non-blocking).
+    /// Asks the loop to stop after the events in progress (non-blocking).
     pub fn stop(&self) {
         let _ = self.stop.send(true);
     }
@@ -927,17 +932,6 @@ impl Scheduler {
             self.slots.pop_front();
         }
     }
-}
-
-/// The dead letters of `consumer_name` as JSON objects, oldest first:
-/// `{"offset":…,"at":"<RFC 3339>","reason":"…","event":{…CloudEvent…}}`.
-pub async fn dead_letters_json(bus: &LocalBus, consumer_name: &str) -> Result<Vec<serde_json::Value>, BusError> {
-    Ok(bus
-        .dead_letters(consumer_name)
-        .await?
-        .into_iter()
-        .map(|d| json!({"offset": d.offset, "at": d.at, "reason": d.reason, "event": d.event}))
-        .collect())
 }
 
 #[cfg(test)]

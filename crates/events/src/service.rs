@@ -15,7 +15,7 @@
 //! let listener = server::bind("127.0.0.1:8080".parse()?).await?;
 //! server::serve(listener, server::app(events.router()), server::shutdown_signal(), std::time::Duration::from_secs(30)).await?;
 //! if let Some(local) = local {
-//!     local.shutdown().await; // finishes the event in progress, then stops
+//!     local.shutdown().await; // finishes the events in progress, then stops
 //! }
 //! # Ok(()) }
 //! ```
