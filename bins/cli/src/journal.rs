@@ -90,9 +90,6 @@ impl JournalArgs {
 impl Journal {
     /// Starts pulling into `bus` (whose local-bus loop handles the events).
     pub fn spawn(self, bus: LocalBus) -> JournalHandle {
-        let mut shown = self.options.url.clone();
-        shown.set_query(None);
-        tracing::info!(journal = %shown, "events are pulled from the I/O Events journal into the local bus");
         spawn_journal(self.client, self.ims, bus, self.options)
     }
 }

@@ -49,7 +49,7 @@ use tokio::task::JoinHandle;
 
 use crate::bus::LocalBus;
 use crate::cloudevent::CloudEvent;
-use crate::local::{sleep_or_stop, stop_requested};
+use crate::local::{doubling, sleep_or_stop, stop_requested};
 
 /// The default name of the journal's position in the local bus.
 pub const DEFAULT_CURSOR_NAME: &str = "io-events-journal";
@@ -93,8 +93,7 @@ impl JournalOptions {
     }
 
     fn backoff(&self, failures: u32) -> Duration {
-        let factor = 2u32.saturating_pow(failures.saturating_sub(1));
-        self.min_backoff.saturating_mul(factor).min(self.max_backoff)
+        doubling(self.min_backoff, self.max_backoff, failures)
     }
 }
 
@@ -178,7 +177,11 @@ async fn pull(
         }
     };
     failures = 0;
-    tracing::info!(journal = %without_query(&options.url), from = %next, "journal puller started");
+    tracing::info!(
+        journal = %without_query(&options.url),
+        from = %next,
+        "journal puller started: events are pulled from the I/O Events journal into the local bus"
+    );
     // Present from the start, so a dashboard shows 0 rather than no data.
     for outcome in ["events", "end", "failed"] {
         metrics::counter!("commerce_kit_journal_requests_total", "outcome" => outcome).increment(0);

@@ -134,9 +134,14 @@ impl Default for LocalOptions {
 impl LocalOptions {
     /// The wait before retry number `retry` (1-based).
     pub fn backoff(&self, retry: u32) -> Duration {
-        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
-        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+        doubling(self.initial_backoff, self.max_backoff, retry)
     }
+}
+
+/// `initial` doubled `n - 1` times, capped at `max` (`n` is 1-based).
+pub(crate) fn doubling(initial: Duration, max: Duration, n: u32) -> Duration {
+    let factor = 2u32.saturating_pow(n.saturating_sub(1));
+    initial.saturating_mul(factor).min(max)
 }
 
 /// The running loop. Dropping the handle does not stop it; call [`shutdown`](Self::shutdown).
