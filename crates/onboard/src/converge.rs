@@ -113,6 +113,30 @@ pub struct Step {
     pub done: bool,
 }
 
+impl Step {
+    /// A write not yet done: `action` on `object` through `call` (`METHOD /path`).
+    fn write(system: System, object: String, action: Action, call: String, changes: Vec<String>) -> Self {
+        Self {
+            system,
+            object,
+            action,
+            call: Some(call),
+            changes,
+            done: false,
+        }
+    }
+
+    /// A create through `call`.
+    fn create(system: System, object: String, call: String) -> Self {
+        Self::write(system, object, Action::Create, call, Vec::new())
+    }
+
+    /// An update of the fields in `changes` through `call`.
+    fn update(system: System, object: String, call: String, changes: Vec<String>) -> Self {
+        Self::write(system, object, Action::Update, call, changes)
+    }
+}
+
 /// The failure that stopped a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Failure {
@@ -425,14 +449,7 @@ impl Engine<'_> {
                         body.insert("instance_id".into(), json!(instance));
                     }
                     let body = Value::Object(body);
-                    let step = Step {
-                        system: System::AdobeIo,
-                        object: object.clone(),
-                        action: Action::Create,
-                        call: Some(io.create_provider_call()),
-                        changes: Vec::new(),
-                        done: false,
-                    };
+                    let step = Step::create(System::AdobeIo, object.clone(), io.create_provider_call());
                     if let Some(created) = self.write(step, io.create_provider(&body)).await?
                         && let Some(id) = text(&created, "id")
                     {
@@ -478,14 +495,7 @@ impl Engine<'_> {
                             body.insert("docs_url".into(), json!(d));
                         }
                         let body = Value::Object(body);
-                        let step = Step {
-                            system: System::AdobeIo,
-                            object,
-                            action: Action::Update,
-                            call: Some(io.update_provider_call(&id)),
-                            changes,
-                            done: false,
-                        };
+                        let step = Step::update(System::AdobeIo, object, io.update_provider_call(&id), changes);
                         self.write(step, io.update_provider(&id, &body)).await?;
                     }
                 }
@@ -524,14 +534,7 @@ impl Engine<'_> {
             }
             let body = Value::Object(body);
             let Some(current) = current else {
-                let step = Step {
-                    system: System::AdobeIo,
-                    object,
-                    action: Action::Create,
-                    call: Some(io.create_metadata_call(&provider_id)),
-                    changes: Vec::new(),
-                    done: false,
-                };
+                let step = Step::create(System::AdobeIo, object, io.create_metadata_call(&provider_id));
                 self.write(step, io.create_event_metadata(&provider_id, &body)).await?;
                 continue;
             };
@@ -552,14 +555,12 @@ impl Engine<'_> {
                 self.keep(System::AdobeIo, object);
                 continue;
             }
-            let step = Step {
-                system: System::AdobeIo,
+            let step = Step::update(
+                System::AdobeIo,
                 object,
-                action: Action::Update,
-                call: Some(io.update_metadata_call(&provider_id, &event.code)),
+                io.update_metadata_call(&provider_id, &event.code),
                 changes,
-                done: false,
-            };
+            );
             self.write(step, io.update_event_metadata(&provider_id, &event.code, &body))
                 .await?;
         }
@@ -633,14 +634,7 @@ impl Engine<'_> {
             let Some(current) = current else {
                 body.insert("client_id".into(), json!(io.client_id()));
                 let body = Value::Object(body);
-                let step = Step {
-                    system: System::AdobeIo,
-                    object,
-                    action: Action::Create,
-                    call: Some(io.create_registration_call()),
-                    changes: Vec::new(),
-                    done: false,
-                };
+                let step = Step::create(System::AdobeIo, object, io.create_registration_call());
                 self.write(step, io.create_registration(&body)).await?;
                 continue;
             };
@@ -675,14 +669,12 @@ impl Engine<'_> {
                 return Err(self.fail(&object, &list_call, "the listed registration has no registration_id"));
             };
             let body = Value::Object(body);
-            let step = Step {
-                system: System::AdobeIo,
+            let step = Step::update(
+                System::AdobeIo,
                 object,
-                action: Action::Update,
-                call: Some(io.update_registration_call(&registration_id)),
+                io.update_registration_call(&registration_id),
                 changes,
-                done: false,
-            };
+            );
             self.write(step, io.update_registration(&registration_id, &body))
                 .await?;
         }
@@ -730,14 +722,7 @@ impl Engine<'_> {
                     "Commerce has no workspace configuration yet: set commerce.workspace_configuration_file (the Developer Console workspace JSON)",
                 ));
             };
-            let step = Step {
-                system: System::Commerce,
-                object,
-                action: Action::Create,
-                call: Some(call.to_owned()),
-                changes: Vec::new(),
-                done: false,
-            };
+            let step = Step::create(System::Commerce, object, call.to_owned());
             let body = json!({"config": {
                 "enabled": true,
                 "merchant_id": spec.merchant_id,
@@ -769,14 +754,7 @@ impl Engine<'_> {
                 event_provider.insert("workspace_configuration".into(), json!(workspace.expose_secret()));
             }
             let body = json!({"eventProvider": Value::Object(event_provider)});
-            let step = Step {
-                system: System::Commerce,
-                object,
-                action: Action::Create,
-                call: Some("POST /V1/eventing/eventProvider".to_owned()),
-                changes: Vec::new(),
-                done: false,
-            };
+            let step = Step::create(System::Commerce, object, "POST /V1/eventing/eventProvider".to_owned());
             self.write(
                 step,
                 client.request(Method::POST, "/V1/eventing/eventProvider", &[], Some(&body)),
@@ -812,14 +790,7 @@ impl Engine<'_> {
                 .find(|s| text(s, "name").as_deref() == Some(subscription.name.as_str()));
             let Some(current) = current else {
                 let body = json!({"event": Value::Object(event)});
-                let step = Step {
-                    system: System::Commerce,
-                    object,
-                    action: Action::Create,
-                    call: Some("POST /V1/eventing/eventSubscribe".to_owned()),
-                    changes: Vec::new(),
-                    done: false,
-                };
+                let step = Step::create(System::Commerce, object, "POST /V1/eventing/eventSubscribe".to_owned());
                 self.write(
                     step,
                     client.request(Method::POST, "/V1/eventing/eventSubscribe", &[], Some(&body)),
@@ -858,14 +829,7 @@ impl Engine<'_> {
             event.remove("name");
             let body = json!({"event": Value::Object(event)});
             let path = format!("/V1/eventing/eventSubscribe/{}", encode_segment(&subscription.name));
-            let step = Step {
-                system: System::Commerce,
-                object,
-                action: Action::Update,
-                call: Some(format!("PUT {path}")),
-                changes,
-                done: false,
-            };
+            let step = Step::update(System::Commerce, object, format!("PUT {path}"), changes);
             self.write(step, client.request(Method::PUT, &path, &[], Some(&body)))
                 .await?;
         }
@@ -958,14 +922,12 @@ impl Engine<'_> {
                     self.keep(System::Commerce, object);
                     return Ok(());
                 }
-                let step = Step {
-                    system: System::Commerce,
-                    object: object.clone(),
-                    action: Action::Update,
-                    call: Some("POST /V1/webhooks/subscribe".to_owned()),
+                let step = Step::update(
+                    System::Commerce,
+                    object.clone(),
+                    "POST /V1/webhooks/subscribe".to_owned(),
                     changes,
-                    done: false,
-                };
+                );
                 let body = with_secret(&hook.subscribe_body, hook.secret.as_ref());
                 self.write(
                     step,
@@ -975,14 +937,13 @@ impl Engine<'_> {
                 return Ok(());
             }
         };
-        let step = Step {
-            system: System::Commerce,
+        let step = Step::write(
+            System::Commerce,
             object,
             action,
-            call: Some("POST /V1/webhooks/subscribe".to_owned()),
-            changes: Vec::new(),
-            done: false,
-        };
+            "POST /V1/webhooks/subscribe".to_owned(),
+            Vec::new(),
+        );
         let body = with_secret(&hook.subscribe_body, hook.secret.as_ref());
         self.write(
             step,
