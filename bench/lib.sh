@@ -136,3 +136,39 @@ median() {
 
 # ratio A B : A/B with 2 decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# --- end to end through `commerce-kit serve` (e2e.sh, commerce-sync.sh) ---
+
+# ts LINE : epoch seconds (with fractions) of a log line's leading RFC 3339 timestamp.
+ts() { date -d "$(cut -d' ' -f1 <<<"$1")" +%s.%N; }
+
+# wrk_accepted RAW : the 2xx answers of a wrk run (its output file).
+wrk_accepted() {
+  local total non2xx
+  total=$(awk '/requests in/ {print $1}' "$1")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$1"); non2xx="${non2xx:-0}"
+  echo $((total - non2xx))
+}
+
+# drain LOG BASE_URL : waits (at most DRAIN_SECS, 300) until the server's
+# consumer has handled every event its ingestion stored, then sets STORED (the
+# journal's head, from the server's /metrics: exact, where wrk misses requests
+# still in flight when it stops and the log misses events stored for a client
+# that hung up before the answer), HANDLED (the consumer's log lines) and SPAN
+# (seconds from the first stored to the last handled event, from the log).
+drain() {
+  local log="$1" base="$2" first last
+  for _ in $(seq 1 $(( ${DRAIN_SECS:-300} * 10 ))); do
+    STORED=$(curl -s "$base/metrics" | awk '$1 == "commerce_kit_bus_head" {printf "%d", $2}')
+    HANDLED=$(grep -c 'local bus event .*outcome="handled"' "$log" || true)
+    [ -n "$STORED" ] && [ "$HANDLED" -ge "$STORED" ] && break
+    sleep 0.1
+  done
+  first=$(grep -m1 'outcome="stored"' "$log")
+  last=$(grep 'local bus event .*outcome="handled"' "$log" | tail -1)
+  SPAN=$(awk -v a="$(ts "$first")" -v b="$(ts "$last")" 'BEGIN {printf "%.3f", b - a}')
+  [ "$HANDLED" -ge "${STORED:-0}" ] || echo "  WARNING: the consumer handled $HANDLED of ${STORED:-?} stored events within ${DRAIN_SECS:-300} s (the rest is still in the journal: the figures cover what was handled)" >&2
+}
+
+# per_second N SECS : N / SECS rounded, or n/a.
+per_second() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }'; }
