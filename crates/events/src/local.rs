@@ -804,7 +804,11 @@ impl Scheduler {
     fn add(&mut self, record: BusRecord) {
         let offset = record.offset;
         self.end = offset + 1;
-        let finished = self.finished_before.iter().any(|r| r.contains(&offset));
+        // Ranges are ascending and reads go forward: drop those behind.
+        while self.finished_before.first().is_some_and(|r| r.end <= offset) {
+            self.finished_before.remove(0);
+        }
+        let finished = self.finished_before.first().is_some_and(|r| r.contains(&offset));
         if finished || !record.is_for(&self.consumer) {
             self.slots.push_back((offset, true));
             self.advance();
@@ -942,6 +946,38 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloudevent::CloudEvent;
+
+    #[test]
+    fn events_recorded_as_finished_are_passed_over_and_the_watermark_moves_past_them() {
+        let state = AckState {
+            next: 2,
+            done: vec![3..5, 7..8],
+        };
+        let mut sched = Scheduler::new("c".into(), OrderingKeys::starter_kit(), 16, &state);
+        for offset in 2..9 {
+            let event = CloudEvent::new(
+                format!("e{offset}"),
+                "s",
+                "be-observer.customer_delete",
+                serde_json::json!({"id": offset}),
+            );
+            sched.add(BusRecord::new(offset, event));
+        }
+        let mut started = Vec::new();
+        while let Some(start) = sched.take_ready() {
+            assert!(start.record.is_some(), "a ready event keeps its record");
+            started.push(start.offset);
+        }
+        assert_eq!(started, vec![2, 5, 6, 8], "3, 4 and 7 finished before the restart");
+        assert_eq!(sched.position(), (2, vec![3..5, 7..8]));
+        for offset in [2, 5, 6] {
+            sched.complete(offset);
+        }
+        assert_eq!(sched.position(), (8, vec![]), "up to the one still running");
+        sched.complete(8);
+        assert_eq!(sched.position(), (9, vec![]));
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

@@ -40,6 +40,8 @@
 //! assert_eq!(keys.keys(&custom), ["type:com.acme.invoice_paid"]);
 //! ```
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::cloudevent::CloudEvent;
@@ -81,6 +83,9 @@ pub struct OrderingRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderingKeys {
     rules: Vec<OrderingRule>,
+    /// Each rule's event types without prefix → the first rule naming it,
+    /// computed once (not for every event).
+    index: HashMap<String, usize>,
 }
 
 impl Default for OrderingKeys {
@@ -162,81 +167,89 @@ impl OrderingKeys {
             event_types: types.iter().map(|t| (*t).to_owned()).collect(),
             fields,
         };
-        Self {
-            rules: vec![
-                rule(
-                    "product",
-                    &[
-                        "com.adobe.commerce.observer.catalog_product_save_commit_after",
-                        "com.adobe.commerce.observer.catalog_product_delete_commit_after",
-                        "be-observer.catalog_product_create",
-                        "be-observer.catalog_product_update",
-                        "be-observer.catalog_product_delete",
-                    ],
-                    vec![KeyField::new("sku", &["sku"])],
-                ),
-                rule(
-                    "customer",
-                    &[
-                        "com.adobe.commerce.observer.customer_save_commit_after",
-                        "com.adobe.commerce.observer.customer_delete_commit_after",
-                        "be-observer.customer_create",
-                        "be-observer.customer_update",
-                        "be-observer.customer_delete",
-                    ],
-                    vec![
-                        KeyField::new("id", &["id", "entity_id"]),
-                        KeyField::new("email", &["email"]),
-                    ],
-                ),
-                rule(
-                    "customer_group",
-                    &[
-                        "com.adobe.commerce.observer.customer_group_save_commit_after",
-                        "com.adobe.commerce.observer.customer_group_delete_commit_after",
-                        "be-observer.customer_group_create",
-                        "be-observer.customer_group_update",
-                        "be-observer.customer_group_delete",
-                    ],
-                    vec![
-                        KeyField::new("id", &["id", "customer_group_id"]),
-                        KeyField::new("name", &["name", "customer_group_code", "code"]),
-                    ],
-                ),
-                rule(
-                    "order",
-                    &[
-                        "com.adobe.commerce.observer.sales_order_save_commit_after",
-                        "be-observer.sales_order_status_update",
-                    ],
-                    vec![KeyField::new("id", &["id", "entity_id"])],
-                ),
-                rule(
-                    "order",
-                    &[
-                        "be-observer.sales_order_shipment_create",
-                        "be-observer.sales_order_shipment_update",
-                    ],
-                    vec![KeyField::new("id", &["orderId"])],
-                ),
-                rule(
-                    "stock",
-                    &[
-                        "com.adobe.commerce.observer.cataloginventory_stock_item_save_commit_after",
-                        "be-observer.catalog_stock_update",
-                    ],
-                    vec![
-                        KeyField::new("sku", &["sku"]),
-                        KeyField::new("product_id", &["product_id"]),
-                    ],
-                ),
-            ],
-        }
+        Self::from_rules(vec![
+            rule(
+                "product",
+                &[
+                    "com.adobe.commerce.observer.catalog_product_save_commit_after",
+                    "com.adobe.commerce.observer.catalog_product_delete_commit_after",
+                    "be-observer.catalog_product_create",
+                    "be-observer.catalog_product_update",
+                    "be-observer.catalog_product_delete",
+                ],
+                vec![KeyField::new("sku", &["sku"])],
+            ),
+            rule(
+                "customer",
+                &[
+                    "com.adobe.commerce.observer.customer_save_commit_after",
+                    "com.adobe.commerce.observer.customer_delete_commit_after",
+                    "be-observer.customer_create",
+                    "be-observer.customer_update",
+                    "be-observer.customer_delete",
+                ],
+                vec![
+                    KeyField::new("id", &["id", "entity_id"]),
+                    KeyField::new("email", &["email"]),
+                ],
+            ),
+            rule(
+                "customer_group",
+                &[
+                    "com.adobe.commerce.observer.customer_group_save_commit_after",
+                    "com.adobe.commerce.observer.customer_group_delete_commit_after",
+                    "be-observer.customer_group_create",
+                    "be-observer.customer_group_update",
+                    "be-observer.customer_group_delete",
+                ],
+                vec![
+                    KeyField::new("id", &["id", "customer_group_id"]),
+                    KeyField::new("name", &["name", "customer_group_code", "code"]),
+                ],
+            ),
+            rule(
+                "order",
+                &[
+                    "com.adobe.commerce.observer.sales_order_save_commit_after",
+                    "be-observer.sales_order_status_update",
+                ],
+                vec![KeyField::new("id", &["id", "entity_id"])],
+            ),
+            rule(
+                "order",
+                &[
+                    "be-observer.sales_order_shipment_create",
+                    "be-observer.sales_order_shipment_update",
+                ],
+                vec![KeyField::new("id", &["orderId"])],
+            ),
+            rule(
+                "stock",
+                &[
+                    "com.adobe.commerce.observer.cataloginventory_stock_item_save_commit_after",
+                    "be-observer.catalog_stock_update",
+                ],
+                vec![
+                    KeyField::new("sku", &["sku"]),
+                    KeyField::new("product_id", &["product_id"]),
+                ],
+            ),
+        ])
     }
 
     /// No rule: every event is ordered with its event type.
     pub fn by_event_type() -> Self {
-        Self { rules: Vec::new() }
+        Self::from_rules(Vec::new())
+    }
+
+    fn from_rules(rules: Vec<OrderingRule>) -> Self {
+        let mut index = HashMap::new();
+        for (i, rule) in rules.iter().enumerate() {
+            for t in &rule.event_types {
+                index.entry(normalize(t)).or_insert(i);
+            }
+        }
+        Self { rules, index }
     }
 
     /// Adds `rules`, which take precedence over the ones already here for
@@ -244,8 +257,7 @@ impl OrderingKeys {
     pub fn with_rules(mut self, rules: impl IntoIterator<Item = OrderingRule>) -> Self {
         let mut added: Vec<OrderingRule> = rules.into_iter().collect();
         added.append(&mut self.rules);
-        self.rules = added;
-        self
+        Self::from_rules(added)
     }
 
     /// The rules, first match wins.
@@ -258,11 +270,7 @@ impl OrderingKeys {
         let code = parse_event_code(&event.event_type);
         let wanted = code.as_ref().map(|c| c.canonical());
         let wanted = wanted.as_deref().unwrap_or(&event.event_type);
-        let rule = self.rules.iter().find(|r| {
-            r.event_types
-                .iter()
-                .any(|t| parse_event_code(t).map(|c| c.canonical()).as_deref().unwrap_or(t) == wanted)
-        });
+        let rule = self.index.get(wanted).map(|&i| &self.rules[i]);
         let mut keys = Vec::new();
         if let Some(rule) = rule {
             let payload = match (code.map(|c| c.origin), event.data.get("value")) {
@@ -281,6 +289,13 @@ impl OrderingKeys {
         keys.dedup();
         keys
     }
+}
+
+/// An event type without any provider prefix.
+fn normalize(event_type: &str) -> String {
+    parse_event_code(event_type)
+        .map(|c| c.canonical())
+        .unwrap_or_else(|| event_type.to_owned())
 }
 
 fn rule_keys(rule: &OrderingRule, item: &Value, keys: &mut Vec<String>) {
